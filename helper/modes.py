@@ -1,0 +1,30 @@
+"""Turn a notebook's ``MODE`` parameter into the settings for that mode."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from helper.errors import CourseError
+
+MODES = ("lecture", "full", "smoke")
+
+
+def pick(
+    mode: str,
+    *,
+    lecture: dict[str, Any],
+    full: dict[str, Any],
+    smoke: dict[str, Any] | None = None,
+) -> SimpleNamespace:
+    """Return the settings for ``mode`` as attributes.
+
+    ``lecture`` fits a laptop CPU in under a minute, ``full`` is sized for a GPU, and ``smoke``
+    (used by CI) is ``lecture`` with the entries of ``smoke`` replaced, to be smaller still.
+    """
+    if mode not in MODES:
+        raise CourseError(f"MODE must be one of {', '.join(map(repr, MODES))}; got {mode!r}.")
+    if set(full) != set(lecture):
+        raise CourseError("The lecture and full settings must name the same keys.")
+    chosen = {"lecture": lecture, "full": full, "smoke": {**lecture, **(smoke or {})}}[mode]
+    return SimpleNamespace(mode=mode, **chosen)
