@@ -3,8 +3,8 @@
     python -m helper.nbtools refresh notebooks/01_padding_and_output_size.ipynb [...]
 
 Cells whose source starts with ``# NBVAL_CHECK_OUTPUT`` keep their outputs (nbval re-checks
-them); every other cell is committed without outputs, so no timings, paths or training logs
-from one machine end up in git.
+them); every other cell is committed without outputs, and the notebook without saved widget
+state, so no timings, paths or training logs from one machine end up in git.
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ def is_check_cell(cell: nbformat.NotebookNode) -> bool:
 
 
 def strip_unchecked(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop outputs and execution counts from every cell that is not a check cell."""
+    """Drop outputs and execution counts from every cell that is not a check cell.
+
+    The saved widget state (tqdm bars, with their timings) goes too: it belongs to one run.
+    """
+    nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue

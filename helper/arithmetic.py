@@ -1,0 +1,103 @@
+"""Output sizes of convolution and pooling layers, with PyTorch's rules and readable errors.
+
+Every function works on one spatial dimension (a height or a width); call it twice for H and W.
+For an input of ``n`` pixels, kernel ``k``, stride ``s``, padding ``p`` and dilation ``d``::
+
+    out = floor((n + 2p - d(k - 1) - 1) / s) + 1
+
+``d(k - 1) + 1`` is the *effective* kernel size: how many input pixels one window spans.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+from helper.errors import CourseError
+
+__all__ = ["conv_output_size", "pool_output_size", "same_padding"]
+
+
+def _check(name: str, value: object, minimum: int) -> int:
+    """Return ``value`` as an int if it is an integer (not a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise CourseError(f"{name} must be an integer; got {value!r}.")
+    if value < minimum:
+        raise CourseError(f"{name} must be at least {minimum}; got {value}.")
+    return int(value)
+
+
+def _effective_kernel(kernel_size: int, dilation: int) -> int:
+    """Input pixels covered by one window of a dilated kernel."""
+    return dilation * (kernel_size - 1) + 1
+
+
+def conv_output_size(
+    size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> int:
+    """Output length of ``nn.Conv2d`` along one dimension of ``size`` input pixels."""
+    size = _check("size", size, 1)
+    kernel_size = _check("kernel_size", kernel_size, 1)
+    stride = _check("stride", stride, 1)
+    padding = _check("padding", padding, 0)
+    dilation = _check("dilation", dilation, 1)
+    span = _effective_kernel(kernel_size, dilation)
+    if span > size + 2 * padding:
+        raise CourseError(
+            f"The kernel spans {span} pixels (kernel_size {kernel_size}, dilation {dilation}) but the padded "
+            f"input has only {size + 2 * padding}, so use a smaller kernel or more padding."
+        )
+    return (size + 2 * padding - span) // stride + 1
+
+
+def pool_output_size(
+    size: int,
+    kernel_size: int,
+    stride: int | None = None,
+    padding: int = 0,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+) -> int:
+    """Output length of ``nn.MaxPool2d`` along one dimension of ``size`` input pixels.
+
+    ``stride`` defaults to ``kernel_size`` (non-overlapping windows), as in PyTorch. With
+    ``ceil_mode=True`` a partial window at the end counts, unless it would start beyond the
+    input and its left padding (PyTorch drops such a window).
+    """
+    size = _check("size", size, 1)
+    kernel_size = _check("kernel_size", kernel_size, 1)
+    stride = kernel_size if stride is None else _check("stride", stride, 1)
+    padding = _check("padding", padding, 0)
+    dilation = _check("dilation", dilation, 1)
+    if not isinstance(ceil_mode, bool):
+        raise CourseError(f"ceil_mode must be True or False; got {ceil_mode!r}.")
+    if padding > kernel_size // 2:
+        raise CourseError(
+            f"Pooling padding must be at most half the kernel size (PyTorch's rule); "
+            f"got padding {padding} for kernel_size {kernel_size}."
+        )
+    reach = size + 2 * padding - _effective_kernel(kernel_size, dilation)
+    if ceil_mode:
+        out = -(-reach // stride) + 1  # ceiling division
+        if (out - 1) * stride >= size + padding:
+            out -= 1
+    else:
+        out = reach // stride + 1
+    if out < 1:
+        raise CourseError(
+            f"A pooling window spanning {_effective_kernel(kernel_size, dilation)} pixels does not fit in "
+            f"{size} input pixels with padding {padding}, so use a smaller kernel or a larger input."
+        )
+    return out
+
+
+def same_padding(kernel_size: int, dilation: int = 1) -> int:
+    """Padding that keeps the size unchanged at stride 1 (an odd effective kernel is needed)."""
+    kernel_size = _check("kernel_size", kernel_size, 1)
+    dilation = _check("dilation", dilation, 1)
+    span = _effective_kernel(kernel_size, dilation)
+    if span % 2 == 0:
+        raise CourseError(
+            f"Same padding needs an odd effective kernel size, but kernel_size {kernel_size} with dilation "
+            f"{dilation} spans {span} pixels, so pad unevenly with torch.nn.functional.pad instead."
+        )
+    return (span - 1) // 2

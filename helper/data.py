@@ -1,0 +1,500 @@
+"""Data for the notebooks: MNIST, CIFAR-10, scikit-learn's digits, and scikit-image's photos.
+
+``get_dataloaders("cifar10", 128)`` returns train/valid/test loaders plus a :class:`DatasetInfo`.
+MNIST and CIFAR-10 come from torchvision's files under ``root`` (``make data`` downloads them).
+When they are missing and there is no network, the loaders fall back to the 1,797 handwritten
+digits bundled with scikit-learn, resized to the requested image shape, and print a banner.
+
+The small data sets live in memory as tensors, and every loader indexes a whole batch at once,
+so loading costs next to nothing on a laptop CPU. Augmentation, when asked for, is done per batch
+on tensors as well.
+
+Command line (used by ``make data``)::
+
+    python -m helper.data --download mnist cifar10 --root data
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.model_selection import train_test_split
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+
+from helper.errors import CourseError
+
+DATASETS = ("mnist", "cifar10", "digits")
+DIGIT_CLASSES = [str(d) for d in range(10)]
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+# Standard per-channel statistics of the training sets, on images scaled to [0, 1].
+MNIST_MEAN, MNIST_STD = (0.1307,), (0.3081,)
+CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+SHAPES = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32), "digits": (1, 28, 28)}
+PRETTY = {"mnist": "MNIST", "cifar10": "CIFAR-10", "digits": "digits"}
+# Digits: a fixed 20% test split that never changes with ``seed``; test subsets use a fixed seed too.
+DIGITS_TEST_FRACTION = 0.2
+TEST_SPLIT_SEED = 0
+# Hosts that torchvision downloads from; reaching one of them within the timeout means "online".
+PROBE_HOSTS = (("ossci-datasets.s3.amazonaws.com", 443), ("www.cs.toronto.edu", 443))
+
+_network_verdict: bool | None = None  # cached for the process: probe the network at most once
+
+
+@dataclass
+class DatasetInfo:
+    """What the loaders actually contain.
+
+    ``name`` is the data set used ("mnist", "cifar10" or "digits"); ``requested`` is the name
+    asked for; ``fell_back`` is True when the digits stood in for a missing data set.
+    """
+
+    name: str
+    requested: str
+    classes: list[str]
+    shape: tuple[int, int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    fell_back: bool
+    num_train: int
+    num_valid: int
+    num_test: int
+
+    @property
+    def pretty_name(self) -> str:
+        """Human-readable name of the data set used, e.g. "CIFAR-10"."""
+        return PRETTY[self.name]
+
+    def unnormalize(self, images: torch.Tensor) -> torch.Tensor:
+        """Undo the normalisation of a batch (N, C, H, W) or image (C, H, W), clipped to [0, 1]."""
+        mean = torch.tensor(self.mean, dtype=images.dtype, device=images.device).view(-1, 1, 1)
+        std = torch.tensor(self.std, dtype=images.dtype, device=images.device).view(-1, 1, 1)
+        return (images * std + mean).clamp(0.0, 1.0)
+
+
+class Loaders(NamedTuple):
+    """Train, validation and test loaders (``valid`` is None when ``valid_fraction`` is 0) and info."""
+
+    train: DataLoader
+    valid: DataLoader | None
+    test: DataLoader
+    info: DatasetInfo
+
+
+class TensorImages(Dataset):
+    """Images kept in memory as a tensor; indexing with a list of indices returns a whole batch.
+
+    ``images`` is uint8 in [0, 255] or float in [0, 1], shaped (N, C, H, W). Items come out as
+    normalised float32. With ``augment`` every batch gets a random crop after zero padding by
+    ``pad`` pixels and, when ``flip`` is set, a random horizontal flip (torch's global RNG).
+    """
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        targets: torch.Tensor,
+        mean: tuple[float, ...],
+        std: tuple[float, ...],
+        *,
+        augment: bool = False,
+        pad: int = 4,
+        flip: bool = False,
+    ) -> None:
+        self.images = images
+        self.targets = targets
+        self.mean = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
+        self.std = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
+        self.augment, self.pad, self.flip = augment, pad, flip
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, index: int | list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        single = isinstance(index, int)
+        idx = torch.as_tensor([index] if single else index, dtype=torch.long)
+        x = self.images[idx]
+        x = x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
+        if self.augment:
+            x = random_crop(x, self.pad)
+            if self.flip:
+                flipped = torch.rand(len(x)) < 0.5
+                x[flipped] = x[flipped].flip(-1)
+        x = (x - self.mean) / self.std
+        y = self.targets[idx]
+        return (x[0], y[0]) if single else (x, y)
+
+
+def random_crop(images: torch.Tensor, pad: int) -> torch.Tensor:
+    """Zero-pad a batch by ``pad`` pixels and cut a random crop of the original size from each image."""
+    n, _, h, w = images.shape
+    padded = F.pad(images, (pad, pad, pad, pad))
+    top = torch.randint(0, 2 * pad + 1, (n, 1))
+    left = torch.randint(0, 2 * pad + 1, (n, 1))
+    rows = (top + torch.arange(h)).unsqueeze(2)  # (n, h, 1)
+    cols = (left + torch.arange(w)).unsqueeze(1)  # (n, 1, w)
+    batch = torch.arange(n).view(n, 1, 1)
+    return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2).contiguous()
+
+
+# ----------------------------------------------------------------------------------------------
+# Where the files are, and whether the network is there
+
+
+def expected_files(name: str, root: str | Path) -> list[Path]:
+    """The files torchvision needs for ``name`` under ``root`` (extracted form)."""
+    root = Path(root)
+    if name == "mnist":
+        stems = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                 "t10k-labels-idx1-ubyte")
+        return [root / "MNIST" / "raw" / stem for stem in stems]
+    batches = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
+    return [root / "cifar-10-batches-py" / b for b in batches]
+
+
+def _archives(name: str, root: Path) -> list[Path]:
+    """Downloaded-but-not-extracted archives that torchvision can unpack without the network."""
+    if name == "mnist":
+        return [Path(f"{p}.gz") for p in expected_files(name, root)]
+    return [root / "cifar-10-python.tar.gz"]
+
+
+def _probe(timeout: float) -> bool:
+    """True when one of torchvision's download hosts accepts a TCP connection within ``timeout``."""
+    for host, port in PROBE_HOSTS:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def network_available(timeout: float = 15.0) -> bool:
+    """Whether torchvision's download hosts are reachable; the answer is cached for the process.
+
+    The probe runs in a daemon thread so that even a hanging DNS lookup cannot block longer
+    than ``timeout`` seconds.
+    """
+    global _network_verdict
+    if _network_verdict is None:
+        answer: list[bool] = []
+        worker = threading.Thread(target=lambda: answer.append(_probe(timeout / 2)), daemon=True)
+        worker.start()
+        worker.join(timeout)
+        _network_verdict = bool(answer and answer[0])
+    return _network_verdict
+
+
+def _torchvision_dataset(name: str, root: Path, train: bool, download: bool):
+    from torchvision import datasets
+
+    cls = datasets.MNIST if name == "mnist" else datasets.CIFAR10
+    return cls(str(root), train=train, download=download)
+
+
+def _fetch(name: str, root: Path, timeout: float) -> None:
+    """Download (with torchvision's checksums) or unpack ``name``; raise OSError/RuntimeError on failure."""
+    have_archives = all(p.exists() for p in _archives(name, root))
+    if not have_archives and not network_available(timeout):
+        raise OSError("no network")
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)  # a stalled connection fails instead of hanging
+    try:
+        for train in (True, False):
+            _torchvision_dataset(name, root, train, download=True)
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def _load_torchvision(name: str, root: Path) -> tuple[torch.Tensor, ...]:
+    """(train images, train targets, test images, test targets) as uint8 (N, C, H, W) and int64."""
+    out = []
+    for train in (True, False):
+        ds = _torchvision_dataset(name, root, train, download=False)
+        data = torch.as_tensor(np.asarray(ds.data))
+        images = data.unsqueeze(1) if name == "mnist" else data.permute(0, 3, 1, 2)
+        out += [images.contiguous(), torch.as_tensor(np.asarray(ds.targets), dtype=torch.long)]
+    return out[0], out[1], out[2], out[3]
+
+
+def _banner(requested: str, shape: tuple[int, int, int], root: Path) -> str:
+    lines = [
+        f"{PRETTY[requested]} is not available offline (looked in {root}/).",
+        f"Using scikit-learn's bundled handwritten digits instead, shaped {shape[0]}x{shape[1]}x{shape[2]}.",
+        "Results will differ from the real data set.",
+        "Run `make data` while online to download MNIST and CIFAR-10.",
+    ]
+    width = max(map(len, lines))
+    border = "+" + "-" * (width + 2) + "+"
+    return "\n".join([border, *(f"| {line.ljust(width)} |" for line in lines), border])
+
+
+def _missing_message(name: str, root: Path) -> str:
+    missing = next(p for p in expected_files(name, root) if not p.exists())
+    return (f"{PRETTY[name]} is missing ({missing} not found) and could not be downloaded; put torchvision's "
+            f"files under {root}/ (see data/README.md) or run `make data` while online.")
+
+
+# ----------------------------------------------------------------------------------------------
+# scikit-learn's digits
+
+
+def digits_arrays(shape: tuple[int, int, int] = (1, 28, 28)) -> tuple[torch.Tensor, torch.Tensor]:
+    """All 1,797 digits as float images in [0, 1] shaped ``shape`` (bilinear resize, channels repeated)."""
+    from sklearn.datasets import load_digits
+
+    channels, height, width = shape
+    if channels not in (1, 3) or height < 1 or width < 1:
+        raise CourseError(f"shape must be (1 or 3, height, width) with positive sizes; got {shape}.")
+    bunch = load_digits()
+    images = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    if (height, width) != (8, 8):
+        images = F.interpolate(images, size=(height, width), mode="bilinear", align_corners=False)
+    images = images.clamp(0.0, 1.0).repeat(1, channels, 1, 1).contiguous()
+    return images, torch.tensor(bunch.target, dtype=torch.long)
+
+
+def _load_digits(shape: tuple[int, int, int]) -> tuple[torch.Tensor, ...]:
+    images, targets = digits_arrays(shape)
+    train_idx, test_idx = train_test_split(np.arange(len(targets)), test_size=DIGITS_TEST_FRACTION,
+                                           stratify=targets.numpy(), random_state=TEST_SPLIT_SEED)
+    train_idx, test_idx = torch.as_tensor(np.sort(train_idx)), torch.as_tensor(np.sort(test_idx))
+    return images[train_idx], targets[train_idx], images[test_idx], targets[test_idx]
+
+
+# ----------------------------------------------------------------------------------------------
+# Splits
+
+
+def stratified_sample(targets: torch.Tensor, size: int, seed: int) -> torch.Tensor:
+    """Indices of ``size`` items whose class proportions match ``targets`` (sorted; seeded)."""
+    everything = np.arange(len(targets))
+    if size >= len(targets):
+        return torch.as_tensor(everything)
+    chosen, _ = train_test_split(everything, train_size=size, stratify=targets.numpy(), random_state=seed)
+    return torch.as_tensor(np.sort(chosen))
+
+
+def _split_valid(targets: torch.Tensor, n_valid: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random seeded (train, valid) index split; stratified whenever both parts hold every class."""
+    everything = np.arange(len(targets))
+    n_classes = len(torch.unique(targets))
+    stratify = targets.numpy() if min(n_valid, len(targets) - n_valid) >= n_classes else None
+    train, valid = train_test_split(everything, test_size=n_valid, stratify=stratify, random_state=seed)
+    return torch.as_tensor(train), torch.as_tensor(valid)
+
+
+def _loader(dataset: TensorImages, batch_size: int, *, shuffle: bool, seed: int,
+            num_workers: int) -> DataLoader:
+    """A DataLoader that fetches whole batches from ``dataset`` (seeded shuffling)."""
+    generator = torch.Generator().manual_seed(seed)
+    order = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+    return DataLoader(
+        dataset,
+        batch_size=None,  # the sampler below already yields lists of indices
+        sampler=BatchSampler(order, batch_size, drop_last=False),
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+        pin_memory=torch.cuda.is_available(),
+        generator=generator,
+    )
+
+
+def _check_arguments(name: str, batch_size: int, valid_fraction: float, subset: int | None,
+                     test_subset: int | None, num_workers: int, shape: tuple[int, int, int] | None) -> None:
+    if name not in DATASETS:
+        raise CourseError(f"Unknown data set {name!r}; choose one of {', '.join(map(repr, DATASETS))}.")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise CourseError(f"batch_size must be a positive integer; got {batch_size!r}.")
+    if not 0.0 <= valid_fraction < 1.0:
+        raise CourseError(f"valid_fraction must be in [0, 1); got {valid_fraction!r}.")
+    for label, value in (("subset", subset), ("test_subset", test_subset)):
+        if value is not None and (not isinstance(value, int) or value < 10):
+            raise CourseError(f"{label} must be None or an integer of at least 10 (one image per class); "
+                              f"got {value!r}.")
+    if num_workers < 0:
+        raise CourseError(f"num_workers must be 0 or more; got {num_workers!r}.")
+    if shape is not None and name != "digits":
+        raise CourseError(f"shape only applies to the digits data set; {name} images are {SHAPES[name]}.")
+
+
+def get_dataloaders(
+    name: str,
+    batch_size: int,
+    *,
+    root: str | Path = "data",
+    valid_fraction: float = 0.1,
+    subset: int | None = None,
+    test_subset: int | None = None,
+    augment: bool = False,
+    seed: int = 0,
+    num_workers: int = 0,
+    fallback: bool = True,
+    download_timeout: float = 15.0,
+    shape: tuple[int, int, int] | None = None,
+) -> Loaders:
+    """Train/valid/test loaders for "mnist", "cifar10" or "digits", normalised per channel.
+
+    - MNIST and CIFAR-10 are read from torchvision's files under ``root``; when missing they are
+      downloaded (gives up after ``download_timeout`` seconds without network). If that fails,
+      ``fallback=True`` prints a banner and uses the digits shaped like the requested data
+      (1x28x28 or 3x32x32); ``fallback=False`` raises :class:`CourseError`.
+    - "digits" are scikit-learn's 1,797 8x8 digits resized to ``shape`` (default 1x28x28), with a
+      fixed stratified 20% test split that does not depend on ``seed``.
+    - ``subset``: a stratified, seeded sample of that many training images. ``test_subset``: a
+      stratified sample of the test set (fixed, independent of ``seed``); when ``subset`` is given
+      and ``test_subset`` is None, ``test_subset = max(subset // 4, number of classes)``. After a
+      fallback, sizes larger than the digits offer are reduced to what exists.
+    - The validation set is a seeded random (stratified when possible) ``valid_fraction`` of the
+      (subset of the) training set; ``valid_fraction=0`` gives ``valid=None``.
+    - ``augment``: random crop after zero padding (4 pixels for CIFAR-10, 2 for digit images) and,
+      for CIFAR-10 only, a random horizontal flip (a flipped digit is a different symbol).
+    """
+    _check_arguments(name, batch_size, valid_fraction, subset, test_subset, num_workers, shape)
+    root = Path(root)
+    used, fell_back = name, False
+    if name == "digits":
+        data = _load_digits(shape or SHAPES["digits"])
+    else:
+        try:
+            if not all(p.exists() for p in expected_files(name, root)):
+                _fetch(name, root, download_timeout)
+            data = _load_torchvision(name, root)
+        except (OSError, RuntimeError) as error:
+            if not fallback:
+                raise CourseError(_missing_message(name, root)) from error
+            used, fell_back = "digits", True
+            print(_banner(name, SHAPES[name], root))
+            data = _load_digits(SHAPES[name])
+    train_x, train_y, test_x, test_y = data
+    image_shape = tuple(train_x.shape[1:])
+    classes = CIFAR10_CLASSES if used == "cifar10" else DIGIT_CLASSES
+
+    if subset is not None and test_subset is None:
+        test_subset = min(max(subset // 4, len(classes)), len(test_y))
+    sizes = (("subset", subset, len(train_y)), ("test_subset", test_subset, len(test_y)))
+    for label, value, available in sizes:
+        if value is not None and value > available and not fell_back:
+            raise CourseError(f"{label}={value} is larger than the {available} images available in "
+                              f"{PRETTY[used]}; choose {available} or fewer.")
+    if subset is not None:
+        keep = stratified_sample(train_y, subset, seed)
+        train_x, train_y = train_x[keep], train_y[keep]
+    if test_subset is not None:
+        keep = stratified_sample(test_y, test_subset, TEST_SPLIT_SEED)
+        test_x, test_y = test_x[keep], test_y[keep]
+
+    if used == "digits":  # statistics of the training pool (grey values repeated over channels)
+        mean = (float(data[0].mean()),) * image_shape[0]
+        std = (float(data[0].std()),) * image_shape[0]
+    else:
+        mean, std = (MNIST_MEAN, MNIST_STD) if used == "mnist" else (CIFAR10_MEAN, CIFAR10_STD)
+
+    n_valid = max(1, round(valid_fraction * len(train_y))) if valid_fraction > 0 else 0
+    if n_valid >= len(train_y):
+        raise CourseError(f"valid_fraction={valid_fraction} leaves no training images; choose a smaller one.")
+    if n_valid:
+        train_idx, valid_idx = _split_valid(train_y, n_valid, seed)
+    else:
+        train_idx, valid_idx = torch.arange(len(train_y)), torch.empty(0, dtype=torch.long)
+
+    pad = 4 if used == "cifar10" else 2
+    train_set = TensorImages(train_x[train_idx], train_y[train_idx], mean, std,
+                             augment=augment, pad=pad, flip=used == "cifar10")
+    valid_set = TensorImages(train_x[valid_idx], train_y[valid_idx], mean, std)
+    test_set = TensorImages(test_x, test_y, mean, std)
+    info = DatasetInfo(name=used, requested=name, classes=list(classes), shape=image_shape,  # type: ignore[arg-type]
+                       mean=mean, std=std, fell_back=fell_back, num_train=len(train_set),
+                       num_valid=len(valid_set), num_test=len(test_set))
+    return Loaders(
+        train=_loader(train_set, batch_size, shuffle=True, seed=seed, num_workers=num_workers),
+        valid=_loader(valid_set, batch_size, shuffle=False, seed=seed, num_workers=num_workers)
+        if n_valid else None,
+        test=_loader(test_set, batch_size, shuffle=False, seed=seed, num_workers=num_workers),
+        info=info,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Photos for convolution demos
+
+PHOTOS = ("astronaut", "brick", "camera", "cat", "chelsea", "coffee", "coins", "grass", "gravel", "moon",
+          "page", "rocket", "text")
+
+
+def photo(name: str = "camera", *, size: int | None = None, gray: bool = True) -> torch.Tensor:
+    """One of scikit-image's bundled photos as a float tensor in [0, 1], shaped (1, H, W) or (3, H, W).
+
+    ``gray=False`` gives three channels (grey photos are repeated); ``size`` cuts the central
+    square and resizes it to ``size`` x ``size`` pixels (bilinear, antialiased).
+    """
+    import skimage.data
+
+    if name not in PHOTOS:
+        raise CourseError(f"Unknown photo {name!r}; choose one of {', '.join(PHOTOS)}.")
+    if size is not None and (not isinstance(size, int) or size < 1):
+        raise CourseError(f"size must be None or a positive integer; got {size!r}.")
+    array = getattr(skimage.data, name)()
+    image = torch.as_tensor(np.ascontiguousarray(array), dtype=torch.float32) / 255.0
+    image = image.permute(2, 0, 1) if image.ndim == 3 else image.unsqueeze(0)
+    if gray and image.shape[0] == 3:
+        weights = torch.tensor([0.2125, 0.7154, 0.0721]).view(3, 1, 1)  # ITU-R BT.709 luminance
+        image = (image * weights).sum(0, keepdim=True)
+    elif not gray and image.shape[0] == 1:
+        image = image.repeat(3, 1, 1)
+    if size is not None:
+        height, width = image.shape[1:]
+        side = min(height, width)
+        top, left = (height - side) // 2, (width - side) // 2
+        square = image[:, top:top + side, left:left + side].unsqueeze(0)
+        image = F.interpolate(square, size=(size, size), mode="bilinear", align_corners=False,
+                              antialias=side > size)[0]
+    return image.clamp(0.0, 1.0).contiguous()
+
+
+# ----------------------------------------------------------------------------------------------
+# make data
+
+
+def download(names: list[str] | tuple[str, ...] = ("mnist", "cifar10"), root: str | Path = "data",
+             timeout: float = 15.0) -> None:
+    """Download MNIST and/or CIFAR-10 with torchvision (checksums verified) into ``root``."""
+    root = Path(root)
+    for name in names:
+        if name not in ("mnist", "cifar10"):
+            raise CourseError(f"Can only download 'mnist' or 'cifar10'; got {name!r}.")
+        if all(p.exists() for p in expected_files(name, root)):
+            print(f"{PRETTY[name]} is already in {root}/.")
+            continue
+        try:
+            _fetch(name, root, timeout)
+        except (OSError, RuntimeError) as error:
+            raise CourseError(f"Could not download {PRETTY[name]} (no network?); try again while online "
+                              f"or copy torchvision's files into {root}/.") from error
+        print(f"Downloaded {PRETTY[name]} into {root}/ (checksums verified).")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Download the course data sets.")
+    parser.add_argument("--download", nargs="+", choices=["mnist", "cifar10"], required=True)
+    parser.add_argument("--root", default="data")
+    parser.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for the network")
+    args = parser.parse_args(argv)
+    try:
+        download(args.download, args.root, timeout=args.timeout)
+    except CourseError as error:
+        print(error)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

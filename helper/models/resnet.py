@@ -1,0 +1,397 @@
+"""Residual networks: He, Zhang, Ren & Sun, "Deep Residual Learning for Image Recognition", CVPR 2016
+(arXiv:1512.03385).
+
+Three things live here:
+
+* :class:`ResidualBlock` and :func:`small_resnet`: a teaching block (two 3x3 convolutions with batch
+  norm plus a shortcut) and a small network of such blocks, with a switch that removes the shortcuts
+  to get the "plain" network the paper compares against (its Figure 4 and Section 4.2).
+* :class:`BasicBlock` and :class:`Bottleneck`: the two building blocks of the paper's Figure 5.
+* :class:`ResNet` and :func:`resnet`: the ImageNet networks of Table 1 (18 to 152 layers).
+
+The attribute names (``conv1``, ``bn1``, ``layer1`` ... ``layer4``, ``fc``, ``downsample``) follow
+``torchvision.models.resnet`` so that parameter counts match exactly and state dicts load either way.
+The paper calls the stem ``conv1`` and the four stages ``conv2_x`` to ``conv5_x``; ``layer1`` is
+``conv2_x``, and so on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from helper.errors import CourseError
+
+__all__ = [
+    "BasicBlock",
+    "Bottleneck",
+    "ResNet",
+    "ResidualBlock",
+    "SmallResNet",
+    "BLOCKS_PER_STAGE",
+    "resnet",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "small_resnet",
+]
+
+
+def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
+    """A 3x3 convolution with padding 1 and no bias (the batch norm after it has one)."""
+    return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+
+
+def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
+    """A 1x1 convolution without bias."""
+    return nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The teaching block and a small network built from it
+# ---------------------------------------------------------------------------------------------------
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 convolutions with batch norm, plus a shortcut: ``relu(F(x) + shortcut(x))``.
+
+    ``F(x) = bn2(conv2(relu(bn1(conv1(x)))))``; ``conv1`` carries the stride. The shortcut is
+
+    * ``"identity"`` when the input already has the output's shape (same channels, stride 1);
+    * ``"projection"`` (a strided 1x1 convolution + batch norm, the paper's option B) otherwise;
+    * ``"none"`` when built with ``shortcut=False``: the block is then the plain two-layer stack
+      ``relu(F(x))`` of the paper's plain networks.
+
+    The kind is stored in :attr:`shortcut_kind`. ``zero_init_residual=True`` sets the last batch
+    norm's scale to zero, so ``F(x) = 0`` at initialisation: an identity-shortcut block then returns
+    ``relu(x)``, which equals ``x`` for the non-negative inputs a preceding ReLU produces.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        *,
+        shortcut: bool = True,
+        zero_init_residual: bool = False,
+    ) -> None:
+        super().__init__()
+        self.conv1 = conv3x3(in_channels, out_channels, stride)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = conv3x3(out_channels, out_channels)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.shortcut: nn.Module | None
+        if not shortcut:
+            self.shortcut_kind = "none"
+            self.shortcut = None
+        elif in_channels == out_channels and stride == 1:
+            self.shortcut_kind = "identity"
+            self.shortcut = nn.Identity()
+        else:
+            self.shortcut_kind = "projection"
+            self.shortcut = nn.Sequential(
+                conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels)
+            )
+        _init_conv_and_bn(self)
+        if zero_init_residual:
+            nn.init.zeros_(self.bn2.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if self.shortcut is not None:
+            out = out + self.shortcut(x)
+        return self.relu(out)
+
+
+class SmallResNet(nn.Module):
+    """A small network of :class:`ResidualBlock` stages for 28x28 or 32x32 images.
+
+    Layout, after the paper's CIFAR-10 networks (Section 4.2): a 3x3 convolution to ``widths[0]``
+    channels (+ batch norm + ReLU), then one stage per entry of ``widths``; the first block of every
+    stage but the first halves the resolution (stride 2) and changes the width, so it gets a
+    projection shortcut, all other blocks keep the shape and get an identity shortcut. Global average
+    pooling and one linear layer give the logits. With three blocks per stage and widths (16, 32, 64)
+    this is the paper's ResNet-20 (with projection shortcuts, option B, instead of its zero-padding
+    option A); ``residual=False`` removes every shortcut and gives the matching plain network.
+    """
+
+    def __init__(
+        self,
+        blocks_per_stage: Sequence[int],
+        *,
+        residual: bool = True,
+        in_channels: int = 3,
+        num_classes: int = 10,
+        widths: Sequence[int] = (16, 32, 64),
+        zero_init_residual: bool = False,
+    ) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(
+            conv3x3(in_channels, widths[0]), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)
+        )
+        stages: list[nn.Module] = []
+        channels = widths[0]
+        for index, (num_blocks, width) in enumerate(zip(blocks_per_stage, widths, strict=True)):
+            blocks = []
+            for block_index in range(num_blocks):
+                stride = 2 if index > 0 and block_index == 0 else 1
+                blocks.append(
+                    ResidualBlock(
+                        channels,
+                        width,
+                        stride,
+                        shortcut=residual,
+                        zero_init_residual=zero_init_residual,
+                    )
+                )
+                channels = width
+            stages.append(nn.Sequential(*blocks))
+        self.stages = nn.Sequential(*stages)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(channels, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the logits, shape ``(batch, num_classes)``."""
+        x = self.stages(self.stem(x))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def small_resnet(
+    num_blocks_per_stage: int | Sequence[int],
+    *,
+    residual: bool = True,
+    in_channels: int = 3,
+    num_classes: int = 10,
+    widths: Sequence[int] = (16, 32, 64),
+    zero_init_residual: bool = False,
+) -> SmallResNet:
+    """Build a :class:`SmallResNet`; ``residual=False`` builds its plain (shortcut-free) twin.
+
+    ``num_blocks_per_stage`` is one number for every stage or one number per entry of ``widths``.
+    ``small_resnet(3)`` has 6*3 + 2 = 20 weight layers (the paper's ResNet-20 layout);
+    ``small_resnet(1, in_channels=1)`` is a quick 8-layer network for 28x28 grey images.
+    """
+    if isinstance(num_blocks_per_stage, int):
+        num_blocks_per_stage = [num_blocks_per_stage] * len(widths)
+    if len(num_blocks_per_stage) != len(widths) or min(num_blocks_per_stage) < 1:
+        raise CourseError(
+            f"num_blocks_per_stage needs one positive count per width in {tuple(widths)}; "
+            f"got {tuple(num_blocks_per_stage)}."
+        )
+    return SmallResNet(
+        num_blocks_per_stage,
+        residual=residual,
+        in_channels=in_channels,
+        num_classes=num_classes,
+        widths=widths,
+        zero_init_residual=zero_init_residual,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# The ImageNet networks of Table 1
+# ---------------------------------------------------------------------------------------------------
+
+
+class BasicBlock(nn.Module):
+    """The two-layer block of Figure 5 (left), used by ResNet-18 and -34: 3x3, 3x3, ``expansion = 1``.
+
+    ``downsample`` is the projection shortcut (1x1 convolution + batch norm) used where the shape
+    changes, or ``None`` for the identity shortcut.
+    """
+
+    expansion = 1
+
+    def __init__(
+        self, in_channels: int, planes: int, stride: int = 1, downsample: nn.Module | None = None
+    ) -> None:
+        super().__init__()
+        self.conv1 = conv3x3(in_channels, planes, stride)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = conv3x3(planes, planes)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + identity)
+
+
+class Bottleneck(nn.Module):
+    """The three-layer block of Figure 5 (right), used from ResNet-50 on: 1x1, 3x3, 1x1, ``expansion = 4``.
+
+    The 1x1 layers first reduce the width to ``planes`` and then restore it to ``4 * planes``. Where
+    the block halves the resolution, the stride sits on the 3x3 convolution, as in torchvision
+    ("ResNet v1.5"); the paper puts it on the first 1x1 convolution. Both have the same parameters;
+    v1.5 costs a little more computation and is slightly more accurate.
+    """
+
+    expansion = 4
+
+    def __init__(
+        self, in_channels: int, planes: int, stride: int = 1, downsample: nn.Module | None = None
+    ) -> None:
+        super().__init__()
+        self.conv1 = conv1x1(in_channels, planes)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = conv3x3(planes, planes, stride)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = conv1x1(planes, planes * self.expansion)
+        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + identity)
+
+
+# He et al. (2016), Table 1: the block type and the number of blocks in conv2_x, conv3_x, conv4_x, conv5_x.
+BLOCKS_PER_STAGE: dict[int, tuple[type[BasicBlock] | type[Bottleneck], tuple[int, int, int, int]]] = {
+    18: (BasicBlock, (2, 2, 2, 2)),
+    34: (BasicBlock, (3, 4, 6, 3)),
+    50: (Bottleneck, (3, 4, 6, 3)),
+    101: (Bottleneck, (3, 4, 23, 3)),
+    152: (Bottleneck, (3, 8, 36, 3)),
+}
+
+STEMS = ("imagenet", "cifar")
+
+
+class ResNet(nn.Module):
+    """A residual network of Table 1: stem, four stages of 64/128/256/512 ``planes``, average pool, FC.
+
+    ``stem="imagenet"`` is the paper's 7x7 stride-2 convolution with 64 channels followed by a 3x3
+    stride-2 max-pool (224 -> 56). ``stem="cifar"`` replaces both by one 3x3 stride-1 convolution and
+    no max-pool, so a 32x32 image still has 32x32 pixels when it enters ``layer1`` (instead of 8x8)
+    and 4x4 when it leaves ``layer4``. Projection shortcuts are used where the shape changes
+    (the paper's option B).
+    """
+
+    def __init__(
+        self,
+        block: type[BasicBlock] | type[Bottleneck],
+        layers: Sequence[int],
+        *,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        stem: str = "imagenet",
+        zero_init_residual: bool = False,
+    ) -> None:
+        super().__init__()
+        if stem not in STEMS:
+            raise CourseError(f"stem must be one of {', '.join(map(repr, STEMS))}; got {stem!r}.")
+        self.in_planes = 64
+        if stem == "imagenet":
+            self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
+            self.maxpool: nn.Module = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        else:
+            self.conv1 = conv3x3(in_channels, 64)
+            self.maxpool = nn.Identity()
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.layer1 = self._make_stage(block, 64, layers[0], stride=1)
+        self.layer2 = self._make_stage(block, 128, layers[1], stride=2)
+        self.layer3 = self._make_stage(block, 256, layers[2], stride=2)
+        self.layer4 = self._make_stage(block, 512, layers[3], stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(512 * block.expansion, num_classes)
+        _init_conv_and_bn(self)
+        if zero_init_residual:
+            for module in self.modules():
+                if isinstance(module, Bottleneck):
+                    nn.init.zeros_(module.bn3.weight)
+                elif isinstance(module, BasicBlock):
+                    nn.init.zeros_(module.bn2.weight)
+
+    def _make_stage(
+        self, block: type[BasicBlock] | type[Bottleneck], planes: int, num_blocks: int, stride: int
+    ) -> nn.Sequential:
+        """One stage: the first block may change resolution and width, the rest keep the shape."""
+        out_channels = planes * block.expansion
+        downsample = None
+        if stride != 1 or self.in_planes != out_channels:
+            downsample = nn.Sequential(
+                conv1x1(self.in_planes, out_channels, stride), nn.BatchNorm2d(out_channels)
+            )
+        blocks = [block(self.in_planes, planes, stride, downsample)]
+        self.in_planes = out_channels
+        blocks += [block(self.in_planes, planes) for _ in range(num_blocks - 1)]
+        return nn.Sequential(*blocks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the logits, shape ``(batch, num_classes)``."""
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def _init_conv_and_bn(model: nn.Module) -> None:
+    """Kaiming-normal convolutions (He et al. 2015, fan-out form, as torchvision); batch norm 1 and 0."""
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+
+def resnet(
+    depth: int,
+    *,
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    stem: str = "imagenet",
+    zero_init_residual: bool = False,
+) -> ResNet:
+    """Build the ``depth``-layer ResNet of Table 1 (18, 34, 50, 101 or 152); see :class:`ResNet`."""
+    if depth not in BLOCKS_PER_STAGE:
+        depths = ", ".join(map(str, BLOCKS_PER_STAGE))
+        raise CourseError(f"ResNet depth must be one of {depths} (paper Table 1); got {depth}.")
+    block, layers = BLOCKS_PER_STAGE[depth]
+    return ResNet(
+        block,
+        layers,
+        num_classes=num_classes,
+        in_channels=in_channels,
+        stem=stem,
+        zero_init_residual=zero_init_residual,
+    )
+
+
+def resnet18(**kwargs) -> ResNet:
+    """ResNet-18 (BasicBlock, [2, 2, 2, 2])."""
+    return resnet(18, **kwargs)
+
+
+def resnet34(**kwargs) -> ResNet:
+    """ResNet-34 (BasicBlock, [3, 4, 6, 3])."""
+    return resnet(34, **kwargs)
+
+
+def resnet50(**kwargs) -> ResNet:
+    """ResNet-50 (Bottleneck, [3, 4, 6, 3])."""
+    return resnet(50, **kwargs)
+
+
+def resnet101(**kwargs) -> ResNet:
+    """ResNet-101 (Bottleneck, [3, 4, 23, 3])."""
+    return resnet(101, **kwargs)
+
+
+def resnet152(**kwargs) -> ResNet:
+    """ResNet-152 (Bottleneck, [3, 8, 36, 3])."""
+    return resnet(152, **kwargs)

@@ -1,0 +1,267 @@
+"""Pictures for the notebooks: training curves, image grids, feature maps, kernels, confusion matrices.
+
+Every function returns its matplotlib ``Figure``. In a notebook it also shows the figure at once
+(and then closes it, so nothing is drawn twice by the inline backend or leaks memory); end the
+call with ``;`` when it is the last line of a cell, or Jupyter shows the returned figure again.
+Outside a notebook (scripts, tests) figures are closed and only returned, e.g. for ``savefig``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from helper.errors import CourseError
+
+WRONG_COLOR = "tab:red"
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell"
+
+
+def _finish(fig: Figure) -> Figure:
+    """Show ``fig`` in a notebook, then release it from pyplot; return it."""
+    if _in_notebook():
+        from IPython.display import display
+
+        display(fig)
+    plt.close(fig)
+    return fig
+
+
+def _grid(count: int, ncols: int, cell: float = 1.3, figsize: tuple[float, float] | None = None
+          ) -> tuple[Figure, list]:
+    """A figure with exactly ``count`` axes on a grid ``ncols`` wide (no empty axes left over)."""
+    if count < 1:
+        raise CourseError("There is nothing to show: the input has no images.")
+    if ncols < 1:
+        raise CourseError(f"ncols must be a positive integer; got {ncols!r}.")
+    ncols = min(ncols, count)
+    nrows = math.ceil(count / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize or (cell * ncols, cell * nrows), squeeze=False)
+    flat = list(axes.ravel())
+    for ax in flat[count:]:
+        fig.delaxes(ax)
+    for ax in flat[:count]:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig, flat[:count]
+
+
+def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    if len(values) < window or window < 2:
+        return values
+    kernel = np.ones(window) / window
+    return np.convolve(values, kernel, mode="valid")
+
+
+def history_figure(history) -> Figure:
+    """The training-curve figure without showing it (``plot_history`` and ``LivePlot`` use it)."""
+    fig, (ax_iter, ax_loss, ax_acc) = plt.subplots(1, 3, figsize=(13, 3.4))
+    steps = np.asarray(history.iteration_loss, dtype=float)
+    ax_iter.plot(np.arange(1, len(steps) + 1), steps, color="tab:blue", alpha=0.35, lw=0.8, label="per step")
+    window = max(1, len(steps) // 20)
+    if window > 1:
+        smooth = _moving_average(steps, window)
+        ax_iter.plot(np.arange(window, len(steps) + 1), smooth, color="tab:blue", lw=1.6,
+                     label=f"mean of {window}")
+    ax_iter.set(title="loss per step", xlabel="step", ylabel="loss")
+    ax_iter.legend(loc="upper right", fontsize=8)
+
+    epochs = np.arange(1, history.epochs + 1)
+    for ax, train, valid, label in (
+        (ax_loss, history.train_loss, history.valid_loss, "loss"),
+        (ax_acc, history.train_accuracy, history.valid_accuracy, "accuracy"),
+    ):
+        scale = 100.0 if label == "accuracy" else 1.0
+        ax.plot(epochs, np.asarray(train) * scale, "o-", label="train")
+        if len(valid):
+            ax.plot(epochs[: len(valid)], np.asarray(valid) * scale, "s-", label="valid")
+        ax.set(title=f"{label} per epoch", xlabel="epoch", ylabel=label + (" (%)" if scale > 1 else ""))
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history) -> Figure:
+    """Training curves from a :class:`helper.train.History`: loss per step, loss and accuracy per epoch."""
+    return _finish(history_figure(history))
+
+
+class LivePlot:
+    """Training curves that redraw in place once per epoch (``fit(..., live_plot=True)`` uses it).
+
+    Outside a notebook it does nothing.
+    """
+
+    def __init__(self) -> None:
+        self._handle = None
+        self._active = _in_notebook()
+
+    def update(self, history) -> None:
+        """Redraw the curves for ``history``."""
+        if not self._active:
+            return
+        from IPython.display import display
+
+        fig = history_figure(history)
+        if self._handle is None:
+            self._handle = display(fig, display_id=True)
+        else:
+            self._handle.update(fig)
+        plt.close(fig)
+
+    def close(self) -> None:
+        """Forget the display, so a new ``update`` starts a new picture."""
+        self._handle = None
+
+
+def _as_images(images: torch.Tensor | np.ndarray) -> torch.Tensor:
+    images = torch.as_tensor(images).detach().cpu().float()
+    if images.ndim == 2:
+        images = images[None, None]
+    elif images.ndim == 3:
+        images = images.unsqueeze(1) if images.shape[0] not in (1, 3) else images.unsqueeze(0)
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise CourseError(f"images must be shaped (N, 1 or 3, H, W); got {tuple(images.shape)}.")
+    return images
+
+
+def _to_display(image: torch.Tensor) -> tuple[np.ndarray, dict]:
+    """A (C, H, W) image in [0, 1] as an array for ``imshow`` and its keyword arguments."""
+    if image.shape[0] == 1:
+        return image[0].numpy(), {"cmap": "gray", "vmin": 0.0, "vmax": 1.0}
+    return image.permute(1, 2, 0).numpy(), {}
+
+
+def show_images(
+    images: torch.Tensor | np.ndarray,
+    labels: Sequence[int] | torch.Tensor | None = None,
+    *,
+    classes: Sequence[str] | None = None,
+    predictions: Sequence[int] | torch.Tensor | None = None,
+    info=None,
+    ncols: int = 8,
+) -> Figure:
+    """A grid of images with their labels; with ``predictions``, titles read "pred (true)", red when wrong.
+
+    ``info`` (a :class:`helper.data.DatasetInfo`) undoes the normalisation and supplies class
+    names; without it the images are rescaled to [0, 1] one by one.
+    """
+    images = _as_images(images)
+    if info is not None:
+        images = info.unnormalize(images)
+        classes = classes if classes is not None else info.classes
+    else:
+        low = images.amin(dim=(1, 2, 3), keepdim=True)
+        high = images.amax(dim=(1, 2, 3), keepdim=True)
+        images = (images - low) / (high - low).clamp_min(1e-12)
+
+    def name(index: int) -> str:
+        return classes[index] if classes is not None else str(index)
+
+    fig, axes = _grid(len(images), ncols, cell=1.4)
+    for i, ax in enumerate(axes):
+        array, kwargs = _to_display(images[i])
+        ax.imshow(array, **kwargs)
+        if predictions is not None:
+            guess = int(predictions[i])
+            if labels is None:
+                ax.set_title(name(guess), fontsize=8)
+            else:
+                truth = int(labels[i])
+                ax.set_title(f"{name(guess)} ({name(truth)})", fontsize=8,
+                             color=WRONG_COLOR if guess != truth else "black")
+        elif labels is not None:
+            ax.set_title(name(int(labels[i])), fontsize=8)
+    fig.tight_layout()
+    return _finish(fig)
+
+
+def show_feature_maps(maps: torch.Tensor | np.ndarray, ncols: int = 8, title: str | None = None) -> Figure:
+    """One grey picture per channel of a feature map (C, H, W) or (1, C, H, W), each scaled on its own."""
+    maps = torch.as_tensor(maps).detach().cpu().float()
+    if maps.ndim == 4 and maps.shape[0] == 1:
+        maps = maps[0]
+    if maps.ndim == 2:
+        maps = maps[None]
+    if maps.ndim != 3:
+        raise CourseError(f"maps must be shaped (C, H, W) or (1, C, H, W); got {tuple(maps.shape)}.")
+    fig, axes = _grid(len(maps), ncols, cell=1.6)
+    for channel, ax in enumerate(axes):
+        ax.imshow(maps[channel].numpy(), cmap="gray")
+        ax.set_title(f"channel {channel}", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _finish(fig)
+
+
+def show_kernels(weight: torch.Tensor | np.ndarray, ncols: int = 8) -> Figure:
+    """Convolution kernels from a weight tensor (out, in, kH, kW).
+
+    Three input channels: one colour picture per output channel. One input channel: one picture
+    per output channel (blue negative, red positive, white zero). Otherwise: a grid with one row per
+    output channel and one column per input channel (``ncols`` is then ignored).
+    """
+    weight = torch.as_tensor(weight).detach().cpu().float()
+    if weight.ndim != 4:
+        raise CourseError(f"weight must be shaped (out, in, kH, kW); got {tuple(weight.shape)}.")
+    out_channels, in_channels = weight.shape[:2]
+    limit = float(weight.abs().max()) or 1.0
+    if in_channels == 3:
+        fig, axes = _grid(out_channels, ncols)
+        for o, ax in enumerate(axes):
+            kernel = weight[o]
+            kernel = (kernel - kernel.min()) / (kernel.max() - kernel.min()).clamp_min(1e-12)
+            ax.imshow(kernel.permute(1, 2, 0).numpy())
+            ax.set_title(f"out {o}", fontsize=8)
+    elif in_channels == 1:
+        fig, axes = _grid(out_channels, ncols)
+        for o, ax in enumerate(axes):
+            ax.imshow(weight[o, 0].numpy(), cmap="bwr", vmin=-limit, vmax=limit)
+            ax.set_title(f"out {o}", fontsize=8)
+    else:
+        fig, axes = _grid(out_channels * in_channels, in_channels, cell=0.8)
+        for index, ax in enumerate(axes):
+            o, i = divmod(index, in_channels)
+            ax.imshow(weight[o, i].numpy(), cmap="bwr", vmin=-limit, vmax=limit)
+            if o == 0:
+                ax.set_title(f"in {i}", fontsize=7)
+            if i == 0:
+                ax.set_ylabel(f"out {o}", fontsize=7)
+    fig.tight_layout()
+    return _finish(fig)
+
+
+def plot_confusion_matrix(
+    targets: Sequence[int] | torch.Tensor,
+    predictions: Sequence[int] | torch.Tensor,
+    classes: Sequence[str],
+) -> Figure:
+    """Counts of (true class, predicted class) pairs; the diagonal holds the correct predictions."""
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    targets = np.asarray(torch.as_tensor(targets).cpu())
+    predictions = np.asarray(torch.as_tensor(predictions).cpu())
+    size = max(4.0, 0.45 * len(classes) + 2.0)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ConfusionMatrixDisplay.from_predictions(
+        targets, predictions, labels=list(range(len(classes))), display_labels=list(classes),
+        ax=ax, colorbar=False, cmap="Blues", xticks_rotation=45 if max(map(len, classes)) > 2 else 0,
+    )
+    ax.set_title("confusion matrix (rows: true class)")
+    fig.tight_layout()
+    return _finish(fig)

@@ -1,0 +1,97 @@
+"""Reproducible runs: one seed for every random generator, and PyTorch's deterministic mode.
+
+    generator = repro.set_seed(0)          # python, numpy, torch (CPU and CUDA)
+    repro.deterministic()                  # same algorithms, same results, every run
+    with repro.deterministic():            # ... or only inside a block
+        ...
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import warnings
+from numbers import Integral
+
+import numpy as np
+import torch
+
+from helper.errors import CourseError
+
+__all__ = ["deterministic", "seed_worker", "set_seed"]
+
+CUBLAS_SETTING = ":4096:8"
+
+
+def set_seed(seed: int) -> torch.Generator:
+    """Seed Python's ``random``, NumPy and PyTorch (CPU and every CUDA device) with ``seed``.
+
+    Returns a fresh ``torch.Generator`` seeded the same way; pass it as ``generator=`` to a
+    ``DataLoader`` so that its shuffling order is reproducible too.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed < 2**32:
+        raise CourseError(f"seed must be an integer from 0 to 2**32 - 1; got {seed!r}.")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    return torch.Generator().manual_seed(seed)
+
+
+def seed_worker(worker_id: int) -> None:
+    """``worker_init_fn`` for a ``DataLoader``: give each worker's ``random`` and NumPy its torch seed.
+
+    PyTorch already seeds each worker's torch generator from the loader's generator; this copies
+    that seed to the other libraries so that augmentations written with them repeat too.
+    """
+    worker_seed = torch.initial_seed() % 2**32
+    random.seed(worker_seed)
+    np.random.seed(worker_seed)
+
+
+class deterministic:  # lower case: used like a function, as torch.set_grad_enabled is
+    """Switch PyTorch's deterministic mode on (``enabled=True``) or back to PyTorch's defaults.
+
+    On: cuDNN uses only deterministic algorithms and stops autotuning (``benchmark`` off),
+    ``torch.use_deterministic_algorithms(True)`` makes any operation without a deterministic
+    version raise an error instead of silently varying, and ``CUBLAS_WORKSPACE_CONFIG`` is set so
+    that cuBLAS matrix products repeat exactly. That variable is read when CUDA starts, so call
+    this before the first CUDA operation; otherwise it warns. Call it plainly to change the
+    setting for the rest of the session, or use ``with deterministic(): ...`` to restore the
+    previous setting afterwards.
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
+        if not isinstance(enabled, bool):
+            raise CourseError(f"enabled must be True or False; got {enabled!r}.")
+        self._previous = (
+            torch.backends.cudnn.deterministic,
+            torch.backends.cudnn.benchmark,
+            torch.are_deterministic_algorithms_enabled(),
+            torch.is_deterministic_algorithms_warn_only_enabled(),
+            os.environ.get("CUBLAS_WORKSPACE_CONFIG"),
+        )
+        if enabled and "CUBLAS_WORKSPACE_CONFIG" not in os.environ:
+            os.environ["CUBLAS_WORKSPACE_CONFIG"] = CUBLAS_SETTING
+            if torch.cuda.is_initialized():
+                warnings.warn(
+                    "CUDA was already in use when deterministic() set CUBLAS_WORKSPACE_CONFIG, so cuBLAS "
+                    "may still vary: restart the kernel and call deterministic() before any CUDA operation.",
+                    stacklevel=2,
+                )
+        torch.backends.cudnn.deterministic = enabled
+        torch.backends.cudnn.benchmark = False
+        torch.use_deterministic_algorithms(enabled, warn_only=False)
+
+    def __enter__(self) -> deterministic:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        cudnn_deterministic, benchmark, algorithms, warn_only, cublas = self._previous
+        torch.backends.cudnn.deterministic = cudnn_deterministic
+        torch.backends.cudnn.benchmark = benchmark
+        torch.use_deterministic_algorithms(algorithms, warn_only=warn_only)
+        if cublas is None:
+            os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
+        else:
+            os.environ["CUBLAS_WORKSPACE_CONFIG"] = cublas

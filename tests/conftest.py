@@ -1,0 +1,53 @@
+"""Shared test helpers: the course notebooks present, and tiny notebooks for testing the tools."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from helper.runner import NOTEBOOK_DIR, lecture_notebooks
+
+COURSE_NOTEBOOKS = lecture_notebooks(NOTEBOOK_DIR)
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+
+def course_notebook_params() -> list:
+    """``pytest.param`` per course notebook (id = its name), or one skipped param when there are none."""
+    if not COURSE_NOTEBOOKS:
+        return [pytest.param(None, marks=pytest.mark.skip(reason="no notebooks/NN_*.ipynb yet"), id="none")]
+    return [pytest.param(p, id=p.stem) for p in COURSE_NOTEBOOKS]
+
+
+def nbgrader_cell(source: str, grade_id: str, *, grade: bool) -> nbformat.NotebookNode:
+    """A solution cell (``grade=False``) or an auto-checked cell (``grade=True``) in nbgrader's format."""
+    meta = {"grade": grade, "solution": not grade, "locked": grade, "grade_id": grade_id, "schema_version": 3}
+    if grade:
+        meta["points"] = 1
+    return new_code_cell(source, metadata={"nbgrader": meta})
+
+
+def write_tiny_notebook(path: Path, body: list[str] = ()) -> Path:
+    """Write a small course-style notebook: title, parameters, ``body`` cells, a result, two exercises."""
+    cells = [
+        new_markdown_cell("# A tiny notebook\n\nUsed by the tests of the course tools."),
+        new_code_cell('MODE = "lecture"  # the tests pass MODE="smoke"\nSEED = 0', metadata={"tags": ["parameters"]}),
+        new_code_cell("from helper import report"),
+        *(new_code_cell(source) for source in body),
+        new_code_cell('report.record_result(f"mode {MODE}", dataset="digits", fell_back=True, device="cpu", '
+                      "epochs=1, test_accuracy=0.5)"),
+        new_markdown_cell("## Exercise 1\nWrite `double(x)`."),
+        nbgrader_cell("def double(x):\n    ### BEGIN SOLUTION\n    return x + x\n    ### END SOLUTION",
+                      "ex1-solution", grade=False),
+        nbgrader_cell('assert double(3) == 6, f"double(3) should be 6, got {double(3)}"\n'
+                      "### BEGIN HIDDEN TESTS\nassert double(-4) == -8\n### END HIDDEN TESTS",
+                      "ex1-check", grade=True),
+        new_markdown_cell("## Exercise 2\nSet `width` to the output width of a stride-2 3x3 conv on 32 pixels."),
+        nbgrader_cell("### BEGIN SOLUTION\nwidth = (32 + 2 * 1 - 3) // 2 + 1\n### END SOLUTION",
+                      "ex2-solution", grade=False),
+        nbgrader_cell('assert width == 16, f"the width should be 16, got {width}"', "ex2-check", grade=True),
+    ]
+    nbformat.write(new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC}), path)
+    return path

@@ -1,0 +1,223 @@
+"""helper.data: digits loaders, splits, offline fallback, files on disk, photos (all offline)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+
+from helper import data
+from helper.errors import CourseError
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Pretend that torchvision's download hosts cannot be reached (and forget any cached verdict)."""
+    monkeypatch.setattr(data, "_network_verdict", None)
+    monkeypatch.setattr(data, "_probe", lambda timeout: False)
+
+
+def all_targets(loader) -> torch.Tensor:
+    return torch.cat([y for _, y in loader])
+
+
+def test_digits_loaders_shapes_dtypes_and_sizes():
+    loaders = data.get_dataloaders("digits", 32)
+    x, y = next(iter(loaders.train))
+    assert x.shape == (32, 1, 28, 28) and x.dtype == torch.float32
+    assert y.dtype == torch.int64
+    info = loaders.info
+    assert (info.name, info.requested, info.fell_back) == ("digits", "digits", False)
+    assert info.classes == [str(d) for d in range(10)]
+    assert info.num_test == 360  # a fixed 20% of 1,797
+    assert info.num_train + info.num_valid == 1797 - 360
+    assert info.num_valid == round(0.1 * 1437)
+    assert len(all_targets(loaders.train)) == info.num_train
+    assert len(loaders.train) == -(-info.num_train // 32)
+
+
+def test_digits_normalisation_gives_zero_mean_unit_std():
+    loaders = data.get_dataloaders("digits", 512, valid_fraction=0.0)
+    assert loaders.valid is None
+    images = torch.cat([x for x, _ in loaders.train])
+    assert abs(images.mean().item()) < 1e-4
+    assert images.std().item() == pytest.approx(1.0, abs=1e-3)
+
+
+def test_digits_custom_shape_and_unnormalize():
+    loaders = data.get_dataloaders("digits", 16, shape=(3, 8, 8))
+    x, _ = next(iter(loaders.test))
+    assert x.shape == (16, 3, 8, 8)
+    assert torch.equal(x[:, 0], x[:, 2])  # grey values repeated over the channels
+    raw = loaders.info.unnormalize(x)
+    assert raw.min() >= 0 and raw.max() <= 1
+    images, targets = data.digits_arrays((3, 8, 8))
+    assert images.shape == (1797, 3, 8, 8) and len(targets) == 1797
+    matches = [(img - raw[0]).abs().max() < 1e-5 for img in images]
+    assert sum(matches) >= 1, "the un-normalised image should be one of the original digits"
+
+
+def test_subset_is_stratified_and_sets_test_subset():
+    loaders = data.get_dataloaders("digits", 64, subset=200, valid_fraction=0.1)
+    train, valid = all_targets(loaders.train), all_targets(loaders.valid)
+    counts = Counter((torch.cat([train, valid])).tolist())
+    assert sum(counts.values()) == 200
+    assert set(counts.values()) <= {19, 20, 21}, counts  # 10 balanced classes
+    assert Counter(valid.tolist()) == dict.fromkeys(range(10), 2)  # 20 validation images, 2 per class
+    assert loaders.info.num_test == 50  # subset // 4
+    assert set(Counter(all_targets(loaders.test).tolist()).values()) == {5}
+
+
+def test_split_is_seeded_and_test_set_does_not_depend_on_seed():
+    def take(seed):
+        loaders = data.get_dataloaders("digits", 1000, subset=300, seed=seed)
+        return next(iter(loaders.valid))[0], next(iter(loaders.test))[0]
+
+    valid_a, test_a = take(0)
+    valid_b, test_b = take(0)
+    valid_c, test_c = take(1)
+    assert torch.equal(valid_a, valid_b)
+    assert not torch.equal(valid_a, valid_c)
+    assert torch.equal(test_a, test_c)
+
+
+def test_training_order_is_seeded():
+    first = [y for _, y in data.get_dataloaders("digits", 50, seed=3).train]
+    again = [y for _, y in data.get_dataloaders("digits", 50, seed=3).train]
+    other = [y for _, y in data.get_dataloaders("digits", 50, seed=4).train]
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=False))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        (dict(name="imagenet", batch_size=8), "Unknown data set"),
+        (dict(name="digits", batch_size=0), "batch_size"),
+        (dict(name="digits", batch_size=8, valid_fraction=1.0), "valid_fraction"),
+        (dict(name="digits", batch_size=8, valid_fraction=-0.1), "valid_fraction"),
+        (dict(name="digits", batch_size=8, subset=5000), "larger than"),
+        (dict(name="digits", batch_size=8, subset=3), "subset"),
+        (dict(name="digits", batch_size=8, test_subset=1000), "larger than"),
+        (dict(name="mnist", batch_size=8, shape=(1, 8, 8)), "shape"),
+    ],
+)
+def test_bad_arguments_raise_one_sentence(kwargs, fragment):
+    name = kwargs.pop("name")
+    batch_size = kwargs.pop("batch_size")
+    with pytest.raises(CourseError, match=fragment) as caught:
+        data.get_dataloaders(name, batch_size, **kwargs)
+    assert str(caught.value).count(". ") == 0 and str(caught.value).endswith(".")
+
+
+@pytest.mark.parametrize(("name", "shape"), [("mnist", (1, 28, 28)), ("cifar10", (3, 32, 32))])
+def test_missing_data_falls_back_to_digits_with_banner(offline, tmp_path, capsys, name, shape):
+    start = time.perf_counter()
+    loaders = data.get_dataloaders(name, 16, root=tmp_path, subset=100, augment=True)
+    assert time.perf_counter() - start < 5
+    banner = capsys.readouterr().out
+    assert "not available offline" in banner and "`make data`" in banner and "+---" in banner
+    info = loaders.info
+    assert (info.name, info.requested, info.fell_back, info.shape) == ("digits", name, True, shape)
+    x, _ = next(iter(loaders.train))
+    assert x.shape == (16, *shape)
+
+
+def test_fallback_clips_sizes_to_the_digits():
+    loaders = data.get_dataloaders("mnist", 64, root="/nonexistent-course-data", subset=50_000)
+    assert loaders.info.fell_back
+    assert loaders.info.num_train + loaders.info.num_valid == 1437
+    assert loaders.info.num_test == 360
+
+
+def test_missing_data_without_fallback_names_file_and_command(offline, tmp_path):
+    with pytest.raises(CourseError) as caught:
+        data.get_dataloaders("cifar10", 16, root=tmp_path, fallback=False)
+    message = str(caught.value)
+    assert str(tmp_path / "cifar-10-batches-py" / "data_batch_1") in message
+    assert "`make data`" in message
+
+
+def test_hanging_network_probe_is_cut_off(monkeypatch):
+    monkeypatch.setattr(data, "_network_verdict", None)
+    monkeypatch.setattr(data, "_probe", lambda timeout: time.sleep(5) or True)
+    start = time.perf_counter()
+    assert data.network_available(timeout=0.3) is False
+    assert time.perf_counter() - start < 1.5
+    monkeypatch.setattr(data, "_probe", lambda timeout: True)
+    assert data.network_available() is False  # the verdict is cached for the process
+
+
+def test_real_offline_request_returns_within_the_timeout(monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "_network_verdict", None)
+    start = time.perf_counter()
+    online = data.network_available(timeout=15.0)
+    assert time.perf_counter() - start < 20
+    if online:
+        pytest.skip("this machine is online, so the offline fallback cannot be exercised for real")
+    start = time.perf_counter()
+    loaders = data.get_dataloaders("mnist", 16, root=tmp_path, subset=100, download_timeout=15.0)
+    assert time.perf_counter() - start < 20
+    assert loaders.info.fell_back
+
+
+def test_download_command_fails_in_one_sentence_when_offline(offline, tmp_path, capsys):
+    assert data.main(["--download", "mnist", "--root", str(tmp_path)]) == 1
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("Could not download MNIST") and "\n" not in out
+
+
+def _write_idx(path, array: np.ndarray) -> None:
+    """Write ``array`` (uint8) in the IDX format of the MNIST files."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def test_mnist_files_on_disk_are_used(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "_probe", lambda timeout: pytest.fail("no download expected"))
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    sizes = {"train": 60, "t10k": 30}
+    for prefix, n in sizes.items():
+        _write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10)
+    loaders = data.get_dataloaders("mnist", 8, root=tmp_path, valid_fraction=0.5)
+    info = loaders.info
+    assert (info.name, info.fell_back, info.shape) == ("mnist", False, (1, 28, 28))
+    assert (info.num_train, info.num_valid, info.num_test) == (30, 30, 30)
+    assert info.mean == data.MNIST_MEAN and info.std == data.MNIST_STD
+    x, y = next(iter(loaders.test))
+    assert x.shape == (8, 1, 28, 28) and y.tolist() == list(range(8))
+
+
+def test_augmentation_crops_and_flips_only_colour_cifar():
+    ones = torch.ones(64, 1, 8, 8)
+    torch.manual_seed(0)
+    cropped = data.random_crop(ones, 2)
+    assert cropped.shape == ones.shape
+    assert (cropped == 0).any() and (cropped == 1).any()  # some crops reach into the zero padding
+    assert torch.equal(data.random_crop(ones, 0), ones)
+    digits = data.get_dataloaders("digits", 8, augment=True)
+    assert digits.train.dataset.augment and not digits.train.dataset.flip
+    assert not digits.valid.dataset.augment and not digits.test.dataset.augment
+
+
+def test_single_item_indexing():
+    dataset = data.get_dataloaders("digits", 8).train.dataset
+    x, y = dataset[0]
+    assert x.shape == (1, 28, 28) and y.ndim == 0
+
+
+def test_photo():
+    camera = data.photo()
+    assert camera.shape == (1, 512, 512) and camera.dtype == torch.float32
+    assert 0.0 <= camera.min() and camera.max() <= 1.0
+    colour = data.photo("chelsea", size=64, gray=False)
+    assert colour.shape == (3, 64, 64)
+    assert data.photo("camera", gray=False).shape == (3, 512, 512)
+    with pytest.raises(CourseError, match="astronaut"):
+        data.photo("lena")

@@ -1,0 +1,107 @@
+"""Every notebooks/NN_*.ipynb: runs in smoke mode, and follows the conventions in CONTRIBUTING.md."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import course_notebook_params
+
+from helper import runner
+from helper.homework import exercise_of, grade_cells, nbgrader_meta, solution_cells
+from helper.nbtools import is_check_cell
+
+NOTEBOOKS = course_notebook_params()
+MACHINE_PATH = re.compile(r"/(root|tmp|work|home|Users)/")
+TIMING = re.compile(r"\d\s*(it/s|s/it)|\d+:\d\d<\d+:\d\d|elapsed|Wall time|CPU times")
+HARD_CODED_DEVICE = re.compile(r"""["'](cuda|mps):\d""")
+
+
+def load(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def output_text(cell: nbformat.NotebookNode) -> str:
+    """Every text an output of ``cell`` shows (stream text and each text-like mime type)."""
+    parts = []
+    for output in cell.get("outputs", []):
+        parts.append(output.get("text", ""))
+        parts.extend(v for k, v in output.get("data", {}).items() if k.startswith("text/") and isinstance(v, str))
+        parts.extend(output.get("traceback", []))
+    return "\n".join(parts)
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS)
+def test_runs_in_smoke_mode(path, tmp_path):
+    nb = runner.execute(path, tmp_path / path.name, mode="smoke")
+    assert runner.recorded_result(nb).get("headline"), f"{path.name} should call report.record_result"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS)
+def test_starts_with_a_markdown_title(path):
+    first = load(path).cells[0]
+    assert first.cell_type == "markdown" and first.source.lstrip().startswith("# "), \
+        f"{path.name}: the first cell should be a markdown title starting with '# '"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS)
+def test_has_one_parameters_cell_with_mode_and_seed(path):
+    tagged = [c for c in load(path).cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: exactly one cell should be tagged 'parameters', found {len(tagged)}"
+    source = tagged[0].source
+    assert re.search(r'^MODE = "lecture"', source, re.M), f"{path.name}: the parameters cell should set MODE = \"lecture\""
+    assert re.search(r"^SEED = \d+", source, re.M), f"{path.name}: the parameters cell should set SEED"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS)
+def test_commits_only_clean_check_outputs(path):
+    nb = load(path)
+    widget_state = "widgets" in nb.metadata
+    assert not widget_state, f"{path.name}: saved widget state (with timings) is committed; run helper.nbtools refresh"
+    for cell in code_cells(nb):
+        first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+        if not is_check_cell(cell):
+            assert not cell.outputs, f"{path.name}: only '# NBVAL_CHECK_OUTPUT' cells keep outputs: {first_line!r}"
+            continue
+        text = output_text(cell)
+        assert not MACHINE_PATH.search(text), f"{path.name}: check cell {first_line!r} prints a machine path"
+        assert not TIMING.search(text), f"{path.name}: check cell {first_line!r} prints a timing"
+        assert all(o.output_type != "error" for o in cell.outputs), f"{path.name}: check cell shows an error"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS)
+def test_kernel_result_and_device(path):
+    nb = load(path)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3", f"{path.name}: kernelspec should be python3"
+    sources = "\n".join(c.source for c in code_cells(nb))
+    assert "record_result(" in sources, f"{path.name}: should call report.record_result(...) near the end"
+    assert not HARD_CODED_DEVICE.search(sources), f"{path.name}: use train.default_device(), not a fixed device"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS)
+def test_exercises_in_nbgrader_format(path):
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    nb = load(path)
+    MetadataValidator().validate_nb(nb)  # raises on malformed nbgrader metadata
+    ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c)]
+    assert len(ids) == len(set(ids)), f"{path.name}: nbgrader grade_ids must be unique, got {ids}"
+    exercises = {exercise_of(i) for i in ids}
+    assert 2 <= len(exercises) <= 4, f"{path.name}: should have 2-4 exercises, found {sorted(exercises)}"
+    checks = grade_cells(nb)
+    assert checks, f"{path.name}: at least one exercise needs an auto-checked (grade) cell"
+    solved = {exercise_of(nbgrader_meta(c)["grade_id"]) for c in solution_cells(nb)}
+    for cell in checks:
+        grade_id = nbgrader_meta(cell)["grade_id"]
+        assert exercise_of(grade_id) in solved, f"{path.name}: {grade_id} has no solution cell of its exercise"
+    for cell in solution_cells(nb):
+        if cell.cell_type == "code":
+            assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source, \
+                f"{path.name}: {nbgrader_meta(cell)['grade_id']} should wrap its code in BEGIN/END SOLUTION"

@@ -1,0 +1,88 @@
+"""helper.plotting: every function returns a Figure with the expected axes (Agg backend, no display)."""
+
+from __future__ import annotations
+
+import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from helper import data, plotting
+from helper.errors import CourseError
+from helper.train import History
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(autouse=True)
+def no_figures_left_open():
+    yield
+    assert plt.get_fignums() == [], "plotting functions must close their figures"
+
+
+def sample_history(valid: bool = True) -> History:
+    history = History(iteration_loss=[2.3 - 0.1 * i for i in range(30)], train_loss=[2.0, 1.2, 0.8],
+                      train_accuracy=[0.3, 0.6, 0.8], epoch_seconds=[1.0, 1.0, 1.0])
+    if valid:
+        history.valid_loss, history.valid_accuracy = [1.5, 1.0, 0.9], [0.5, 0.7, 0.75]
+    return history
+
+
+@pytest.mark.parametrize("valid", [True, False])
+def test_plot_history(valid):
+    fig = plotting.plot_history(sample_history(valid))
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    loss_axes = fig.axes[1]
+    assert len(loss_axes.lines) == (2 if valid else 1)
+    accuracy_line = fig.axes[2].lines[0]
+    assert list(accuracy_line.get_ydata()) == pytest.approx([30.0, 60.0, 80.0])  # shown in percent
+
+
+def test_live_plot_is_silent_outside_a_notebook():
+    live = plotting.LivePlot()
+    live.update(sample_history())
+    live.close()
+
+
+def test_show_images_marks_wrong_predictions_in_red():
+    loaders = data.get_dataloaders("digits", 10, shape=(3, 8, 8))
+    images, labels = next(iter(loaders.test))
+    predictions = labels.clone()
+    predictions[3] = (labels[3] + 1) % 10
+    fig = plotting.show_images(images, labels, predictions=predictions, info=loaders.info, ncols=4)
+    assert len(fig.axes) == 10
+    colours = [ax.title.get_color() for ax in fig.axes]
+    assert colours[3] == plotting.WRONG_COLOR
+    assert colours.count(plotting.WRONG_COLOR) == 1
+    assert fig.axes[0].get_title() == f"{int(labels[0])} ({int(labels[0])})"
+
+
+def test_show_images_without_info_and_single_image():
+    fig = plotting.show_images(torch.rand(5, 1, 8, 8), [0, 1, 2, 0, 1], classes=["a", "b", "c"])
+    assert [ax.get_title() for ax in fig.axes] == ["a", "b", "c", "a", "b"]
+    assert len(plotting.show_images(torch.rand(3, 16, 16)).axes) == 1  # one colour image
+    with pytest.raises(CourseError):
+        plotting.show_images(torch.rand(2, 4, 8, 8))
+
+
+def test_show_feature_maps():
+    fig = plotting.show_feature_maps(torch.rand(1, 6, 12, 12), ncols=4, title="conv1")
+    assert len(fig.axes) == 6
+    assert fig._suptitle.get_text() == "conv1"
+    assert len(plotting.show_feature_maps(torch.rand(3, 5, 5)).axes) == 3
+
+
+@pytest.mark.parametrize(("shape", "axes"), [((8, 1, 3, 3), 8), ((4, 3, 5, 5), 4), ((4, 2, 3, 3), 8)])
+def test_show_kernels(shape, axes):
+    fig = plotting.show_kernels(torch.randn(shape))
+    assert len(fig.axes) == axes
+
+
+def test_plot_confusion_matrix_counts():
+    targets = torch.tensor([0, 0, 1, 1, 2, 2])
+    predictions = torch.tensor([0, 1, 1, 1, 2, 0])
+    fig = plotting.plot_confusion_matrix(targets, predictions, ["a", "b", "c"])
+    assert len(fig.axes) == 1
+    image = fig.axes[0].images[0].get_array()
+    assert image.tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]

@@ -1,0 +1,83 @@
+"""helper.runner: picking notebooks, one-sentence failures, the results table and exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import write_tiny_notebook
+
+from helper import runner
+from helper.errors import CourseError
+
+NAMES = [Path(f"/nb/{n}.ipynb") for n in ("01_padding", "03_training", "07_resnet", "11_network_in_network")]
+
+
+def test_select_by_number_prefix_or_all():
+    assert runner.select([], NAMES) == NAMES
+    assert runner.select(["7"], NAMES) == [NAMES[2]]
+    assert runner.select(["11_net", "03"], NAMES) == [NAMES[1], NAMES[3]]
+    assert runner.select(["notebooks/01_padding.ipynb"], NAMES) == [NAMES[0]]
+
+
+def test_select_unknown_notebook_is_one_sentence():
+    with pytest.raises(CourseError, match=r"No notebook matches '42'.*07_resnet"):
+        runner.select(["42"], NAMES)
+
+
+def test_one_line_drops_colour_and_newlines():
+    assert runner.one_line("\x1b[31mCourseError: bad\x1b[0m\n  thing ") == "CourseError: bad thing"
+    assert len(runner.one_line("x" * 500)) == 200
+
+
+def test_results_markdown_names_fallback_and_failures():
+    ok = runner.Outcome("03_training", True, 12.4, "test accuracy 91.2%",
+                        {"dataset": "digits", "fell_back": True, "device": "cpu", "epochs": 3,
+                         "test_accuracy": 0.912})
+    failed = runner.Outcome("07_resnet", False, 3.0, "AssertionError: loss should fall", {})
+    table = runner.results_markdown([ok, failed], "lecture").splitlines()
+    assert table[2] == "| notebook | data set | device | epochs | test accuracy | seconds |"
+    assert table[4] == "| 03_training | digits (offline fallback) | cpu | 3 | 91.2% | 12 |"
+    assert table[5] == "| 07_resnet | FAILED: AssertionError: loss should fall | - | - | - | 3 |"
+
+
+@pytest.fixture
+def tiny_course(tmp_path, monkeypatch):
+    """A notebooks folder with one good notebook, one failing assertion and one CourseError."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    write_tiny_notebook(folder / "01_good.ipynb")
+    write_tiny_notebook(folder / "02_assert.ipynb", ['assert MODE == "full", "MODE should be full here"'])
+    write_tiny_notebook(folder / "03_course_error.ipynb",
+                        ['from helper.errors import CourseError\nraise CourseError("Pick a real data set.")'])
+    monkeypatch.setattr(runner, "NOTEBOOK_DIR", folder)
+    return folder
+
+
+def test_run_reports_each_failure_in_one_sentence_and_goes_on(tiny_course, tmp_path, capsys):
+    out = tmp_path / "build"
+    assert runner.main(["--mode", "smoke", "--out", str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert "Traceback" not in printed
+    rows = {line.split()[0]: line for line in printed.splitlines()[1:4]}
+    assert rows["01_good"].split()[1] == "ok" and rows["01_good"].endswith("mode smoke")
+    assert rows["02_assert"].split()[1] == "FAILED"
+    assert rows["02_assert"].endswith("AssertionError: MODE should be full here")
+    assert rows["03_course_error"].endswith("CourseError: Pick a real data set.")
+    for name in ("01_good", "02_assert", "03_course_error"):
+        assert (out / f"{name}.ipynb").is_file() and (out / f"{name}.html").is_file()
+    results = (out / "results.md").read_text()
+    assert "| 01_good | digits (offline fallback) | cpu | 1 | 50.0% |" in results
+
+
+def test_run_selected_notebook_succeeds(tiny_course, tmp_path, capsys):
+    assert runner.main(["--mode", "smoke", "--out", str(tmp_path / "build"), "1"]) == 0
+    assert "1 of 1 notebooks ran" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args", [["--mode", "fast"], ["--mode", "smoke", "99"]])
+def test_bad_request_is_one_sentence_and_exit_2(tiny_course, tmp_path, capsys, args):
+    assert runner.main([*args, "--out", str(tmp_path / "build")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.endswith(".")
+    assert not (tmp_path / "build").exists()
