@@ -46,6 +46,8 @@ TEST_SPLIT_SEED = 0
 # Hosts that torchvision downloads from; reaching one of them within the timeout means "online".
 PROBE_HOSTS = (("ossci-datasets.s3.amazonaws.com", 443), ("www.cs.toronto.edu", 443))
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
 _network_verdict: bool | None = None  # cached for the process: probe the network at most once
 
 
@@ -148,6 +150,18 @@ def random_crop(images: torch.Tensor, pad: int) -> torch.Tensor:
 # Where the files are, and whether the network is there
 
 
+def resolve_root(root: str | Path) -> Path:
+    """``root`` itself when absolute; a relative root is taken from the repository root, so that
+    notebooks (which run inside ``notebooks/``) and ``make data`` use the same ``data/`` folder."""
+    root = Path(root).expanduser()
+    return root if root.is_absolute() else REPO_ROOT / root
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when inside it (shorter, and no machine paths in outputs)."""
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
 def expected_files(name: str, root: str | Path) -> list[Path]:
     """The files torchvision needs for ``name`` under ``root`` (extracted form)."""
     root = Path(root)
@@ -227,7 +241,7 @@ def _load_torchvision(name: str, root: Path) -> tuple[torch.Tensor, ...]:
 
 def _banner(requested: str, shape: tuple[int, int, int], root: Path) -> str:
     lines = [
-        f"{PRETTY[requested]} is not available offline (looked in {root}/).",
+        f"{PRETTY[requested]} is not available offline (looked in {_shown(root)}/).",
         f"Using scikit-learn's bundled handwritten digits instead, shaped {shape[0]}x{shape[1]}x{shape[2]}.",
         "Results will differ from the real data set.",
         "Run `make data` while online to download MNIST and CIFAR-10.",
@@ -239,8 +253,9 @@ def _banner(requested: str, shape: tuple[int, int, int], root: Path) -> str:
 
 def _missing_message(name: str, root: Path) -> str:
     missing = next(p for p in expected_files(name, root) if not p.exists())
-    return (f"{PRETTY[name]} is missing ({missing} not found) and could not be downloaded; put torchvision's "
-            f"files under {root}/ (see data/README.md) or run `make data` while online.")
+    return (f"{PRETTY[name]} is missing ({_shown(missing)} not found) and could not be downloaded; "
+            f"put torchvision's files under {_shown(root)}/ (see data/README.md) or run `make data` "
+            "while online.")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -343,7 +358,8 @@ def get_dataloaders(
 ) -> Loaders:
     """Train/valid/test loaders for "mnist", "cifar10" or "digits", normalised per channel.
 
-    - MNIST and CIFAR-10 are read from torchvision's files under ``root``; when missing they are
+    - MNIST and CIFAR-10 are read from torchvision's files under ``root`` (relative to the
+      repository root unless absolute, see :func:`resolve_root`); when missing they are
       downloaded (gives up after ``download_timeout`` seconds without network). If that fails,
       ``fallback=True`` prints a banner and uses the digits shaped like the requested data
       (1x28x28 or 3x32x32); ``fallback=False`` raises :class:`CourseError`.
@@ -359,7 +375,7 @@ def get_dataloaders(
       for CIFAR-10 only, a random horizontal flip (a flipped digit is a different symbol).
     """
     _check_arguments(name, batch_size, valid_fraction, subset, test_subset, num_workers, shape)
-    root = Path(root)
+    root = resolve_root(root)
     used, fell_back = name, False
     if name == "digits":
         data = _load_digits(shape or SHAPES["digits"])
@@ -467,19 +483,19 @@ def photo(name: str = "camera", *, size: int | None = None, gray: bool = True) -
 def download(names: list[str] | tuple[str, ...] = ("mnist", "cifar10"), root: str | Path = "data",
              timeout: float = 15.0) -> None:
     """Download MNIST and/or CIFAR-10 with torchvision (checksums verified) into ``root``."""
-    root = Path(root)
+    root = resolve_root(root)
     for name in names:
         if name not in ("mnist", "cifar10"):
             raise CourseError(f"Can only download 'mnist' or 'cifar10'; got {name!r}.")
         if all(p.exists() for p in expected_files(name, root)):
-            print(f"{PRETTY[name]} is already in {root}/.")
+            print(f"{PRETTY[name]} is already in {_shown(root)}/.")
             continue
         try:
             _fetch(name, root, timeout)
         except (OSError, RuntimeError) as error:
             raise CourseError(f"Could not download {PRETTY[name]} (no network?); try again while online "
-                              f"or copy torchvision's files into {root}/.") from error
-        print(f"Downloaded {PRETTY[name]} into {root}/ (checksums verified).")
+                              f"or copy torchvision's files into {_shown(root)}/.") from error
+        print(f"Downloaded {PRETTY[name]} into {_shown(root)}/ (checksums verified).")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """Student copies of the lecture notebooks' exercises, made and checked with nbgrader's own tools.
 
-    python -m helper.homework make [NB ...]    # notebooks/NN_x.ipynb -> homework/NN_x.ipynb (all when none given)
-    python -m helper.homework check FILE       # run a copy and list each auto-checked exercise: pass or fail
+    python -m helper.homework make [NB ...]   # notebooks/NN_x.ipynb -> homework/NN_x.ipynb (all: no NB)
+    python -m helper.homework check FILE      # run a copy, list each auto-checked exercise: pass or fail
 
 ``make`` applies nbgrader's preprocessors to each notebook: ``ClearSolutions`` swaps the code between
 ``### BEGIN SOLUTION`` / ``### END SOLUTION`` for a ``raise NotImplementedError()`` stub,
@@ -78,7 +78,7 @@ def student_copy(nb: nbformat.NotebookNode, source: Path) -> nbformat.NotebookNo
 
     nb = copy.deepcopy(nb)
     if not grade_cells(nb):
-        raise CourseError(f"{source.name} has no nbgrader check cell, so there is no homework to make from it.")
+        raise CourseError(f"{source.name} has no nbgrader check cell, so there is no homework to make of it.")
     try:
         MetadataValidator().validate_nb(nb)
         resources: dict[str, Any] = {}
@@ -188,7 +188,8 @@ def print_table(results: list[CheckResult]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     make_cmd = commands.add_parser("make", help="write student copies into homework/")
     make_cmd.add_argument("notebooks", nargs="*", help="numbers or name prefixes; all when none")
@@ -204,10 +205,10 @@ def main(argv: list[str] | None = None) -> int:
             if not chosen:
                 raise CourseError(f"No notebook in {NOTEBOOK_DIR} has nbgrader exercises yet.")
             for target in make(chosen):
-                print(f"wrote {target.relative_to(REPO_ROOT) if target.is_relative_to(REPO_ROOT) else target}")
+                print(f"wrote {target}")
             return 0
         if args.file is None:
-            raise CourseError("Name the copy to check, e.g. `make check-homework FILE=homework/07_resnet.ipynb`.")
+            raise CourseError("Name the copy to check: make check-homework FILE=homework/NN_name.ipynb.")
         results = check(args.file)
     except CourseError as error:
         print(error, file=sys.stderr)

@@ -48,7 +48,8 @@ def refresh(path: Path, timeout: int = 600) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["refresh"])
     parser.add_argument("notebooks", nargs="+", type=Path)
     args = parser.parse_args()

@@ -210,7 +210,8 @@ def run(notebooks: list[Path], out: Path, mode: str) -> list[Outcome]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mode", default="lecture", help="lecture, full or smoke")
     parser.add_argument("--out", type=Path, default=Path("build"), help="folder for executed notebooks")
     parser.add_argument("notebooks", nargs="*", help="numbers or name prefixes; all when none")

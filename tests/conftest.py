@@ -33,7 +33,7 @@ def write_tiny_notebook(path: Path, body: list[str] = ()) -> Path:
     """Write a small course-style notebook: title, parameters, ``body`` cells, a result, two exercises."""
     cells = [
         new_markdown_cell("# A tiny notebook\n\nUsed by the tests of the course tools."),
-        new_code_cell('MODE = "lecture"  # the tests pass MODE="smoke"\nSEED = 0', metadata={"tags": ["parameters"]}),
+        new_code_cell('MODE = "lecture"\nSEED = 0', metadata={"tags": ["parameters"]}),
         new_code_cell("from helper import report"),
         *(new_code_cell(source) for source in body),
         new_code_cell('report.record_result(f"mode {MODE}", dataset="digits", fell_back=True, device="cpu", '
@@ -44,7 +44,7 @@ def write_tiny_notebook(path: Path, body: list[str] = ()) -> Path:
         nbgrader_cell('assert double(3) == 6, f"double(3) should be 6, got {double(3)}"\n'
                       "### BEGIN HIDDEN TESTS\nassert double(-4) == -8\n### END HIDDEN TESTS",
                       "ex1-check", grade=True),
-        new_markdown_cell("## Exercise 2\nSet `width` to the output width of a stride-2 3x3 conv on 32 pixels."),
+        new_markdown_cell("## Exercise 2\nSet `width`: a stride-2 3x3 conv's output width on 32 pixels."),
         nbgrader_cell("### BEGIN SOLUTION\nwidth = (32 + 2 * 1 - 3) // 2 + 1\n### END SOLUTION",
                       "ex2-solution", grade=False),
         nbgrader_cell('assert width == 16, f"the width should be 16, got {width}"', "ex2-check", grade=True),

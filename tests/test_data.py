@@ -221,3 +221,8 @@ def test_photo():
     assert data.photo("camera", gray=False).shape == (3, 512, 512)
     with pytest.raises(CourseError, match="astronaut"):
         data.photo("lena")
+
+
+def test_relative_root_is_taken_from_the_repository(tmp_path):
+    assert data.resolve_root("data") == data.REPO_ROOT / "data"
+    assert data.resolve_root(tmp_path) == tmp_path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -44,7 +43,7 @@ def secret_lines(nb: nbformat.NotebookNode) -> set[str]:
 
 
 def paste_back(student: nbformat.NotebookNode, instructor: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The student copy with each solution cell's source replaced by the instructor's (matched by grade_id)."""
+    """The student copy with each solution cell's source replaced by the instructor's (by grade_id)."""
     solutions = {homework.nbgrader_meta(c)["grade_id"]: c.source for c in homework.solution_cells(instructor)}
     solved = copy.deepcopy(student)
     for cell in homework.solution_cells(solved):
@@ -138,7 +137,7 @@ def test_student_copy_is_clean(path, tmp_path):
 def with_solutions_appended(student: nbformat.NotebookNode,
                             instructor: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The student copy followed by each exercise again, solved: the instructor's solution cell, then the
-    copy's check cell, both tagged "pasted" (one kernel run then covers the copy before and after)."""
+    copy's check cell, both marked "pasted" (one kernel run then covers the copy before and after)."""
     solutions = {homework.nbgrader_meta(c)["grade_id"]: c.source for c in homework.solution_cells(instructor)}
     extended = copy.deepcopy(student)
     for cell in student.cells:
@@ -146,7 +145,7 @@ def with_solutions_appended(student: nbformat.NotebookNode,
         if cell.cell_type != "code" or grade_id is None:
             continue
         source = solutions.get(grade_id, cell.source)
-        extended.cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": ["pasted"], "pasted": grade_id}))
+        extended.cells.append(nbformat.v4.new_code_cell(source, metadata={"pasted": grade_id}))
     return extended
 
 
@@ -158,6 +157,6 @@ def test_student_copy_fails_until_solutions_are_pasted_back(path, tmp_path):
     nbformat.write(with_solutions_appended(nbformat.read(student, 4), instructor), student)
     executed, errors = homework.execute(student)
     assert_fails_as_intended(homework.grade(executed, errors))
-    failing = [(executed.cells[i].metadata["pasted"], f"{ename}: {evalue}") for i, (ename, evalue) in errors.items()
-               if "pasted" in executed.cells[i].metadata]
+    failing = [(executed.cells[i].metadata["pasted"], f"{ename}: {evalue}")
+               for i, (ename, evalue) in errors.items() if "pasted" in executed.cells[i].metadata]
     assert not failing, f"with the instructor's solutions pasted back every exercise should pass: {failing}"

@@ -32,7 +32,8 @@ def output_text(cell: nbformat.NotebookNode) -> str:
     parts = []
     for output in cell.get("outputs", []):
         parts.append(output.get("text", ""))
-        parts.extend(v for k, v in output.get("data", {}).items() if k.startswith("text/") and isinstance(v, str))
+        data = output.get("data", {})
+        parts.extend(v for k, v in data.items() if k.startswith("text/") and isinstance(v, str))
         parts.extend(output.get("traceback", []))
     return "\n".join(parts)
 
@@ -54,9 +55,9 @@ def test_starts_with_a_markdown_title(path):
 @pytest.mark.parametrize("path", NOTEBOOKS)
 def test_has_one_parameters_cell_with_mode_and_seed(path):
     tagged = [c for c in load(path).cells if "parameters" in c.metadata.get("tags", [])]
-    assert len(tagged) == 1, f"{path.name}: exactly one cell should be tagged 'parameters', found {len(tagged)}"
+    assert len(tagged) == 1, f"{path.name}: one cell should be tagged 'parameters', found {len(tagged)}"
     source = tagged[0].source
-    assert re.search(r'^MODE = "lecture"', source, re.M), f"{path.name}: the parameters cell should set MODE = \"lecture\""
+    assert re.search(r'^MODE = "lecture"', source, re.M), f"{path.name}: parameters should set MODE"
     assert re.search(r"^SEED = \d+", source, re.M), f"{path.name}: the parameters cell should set SEED"
 
 
@@ -64,11 +65,11 @@ def test_has_one_parameters_cell_with_mode_and_seed(path):
 def test_commits_only_clean_check_outputs(path):
     nb = load(path)
     widget_state = "widgets" in nb.metadata
-    assert not widget_state, f"{path.name}: saved widget state (with timings) is committed; run helper.nbtools refresh"
+    assert not widget_state, f"{path.name}: saved widget state (timings) is committed; run nbtools refresh"
     for cell in code_cells(nb):
         first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
         if not is_check_cell(cell):
-            assert not cell.outputs, f"{path.name}: only '# NBVAL_CHECK_OUTPUT' cells keep outputs: {first_line!r}"
+            assert not cell.outputs, f"{path.name}: only check cells keep outputs, not {first_line!r}"
             continue
         text = output_text(cell)
         assert not MACHINE_PATH.search(text), f"{path.name}: check cell {first_line!r} prints a machine path"
@@ -79,10 +80,11 @@ def test_commits_only_clean_check_outputs(path):
 @pytest.mark.parametrize("path", NOTEBOOKS)
 def test_kernel_result_and_device(path):
     nb = load(path)
-    assert nb.metadata.get("kernelspec", {}).get("name") == "python3", f"{path.name}: kernelspec should be python3"
+    kernel = nb.metadata.get("kernelspec", {}).get("name")
+    assert kernel == "python3", f"{path.name}: kernelspec should be python3, not {kernel}"
     sources = "\n".join(c.source for c in code_cells(nb))
     assert "record_result(" in sources, f"{path.name}: should call report.record_result(...) near the end"
-    assert not HARD_CODED_DEVICE.search(sources), f"{path.name}: use train.default_device(), not a fixed device"
+    assert not HARD_CODED_DEVICE.search(sources), f"{path.name}: use train.default_device(), not a fixed one"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS)
@@ -100,7 +102,7 @@ def test_exercises_in_nbgrader_format(path):
     solved = {exercise_of(nbgrader_meta(c)["grade_id"]) for c in solution_cells(nb)}
     for cell in checks:
         grade_id = nbgrader_meta(cell)["grade_id"]
-        assert exercise_of(grade_id) in solved, f"{path.name}: {grade_id} has no solution cell of its exercise"
+        assert exercise_of(grade_id) in solved, f"{path.name}: {grade_id} has no solution cell"
     for cell in solution_cells(nb):
         if cell.cell_type == "code":
             assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source, \
