@@ -262,6 +262,6 @@ def plot_confusion_matrix(
         targets, predictions, labels=list(range(len(classes))), display_labels=list(classes),
         ax=ax, colorbar=False, cmap="Blues", xticks_rotation=45 if max(map(len, classes)) > 2 else 0,
     )
-    ax.set_title("confusion matrix (rows: true class)")
+    ax.set_title("confusion matrix")
     fig.tight_layout()
     return _finish(fig)
