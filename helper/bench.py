@@ -194,6 +194,10 @@ def run(names: list[str], settings: Settings) -> None:
             ("model", "ours", "torchvision", "ours/tv", "goal"),
             rows,
         )
+    print(
+        "\nOn a busy or shared machine single runs vary by 10-30%; raise --repeats and --steps before "
+        "reading a small difference as real."
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -193,7 +193,7 @@ def fit(
                 total = None
             if max_steps_per_epoch is not None:
                 total = min(total, max_steps_per_epoch) if total is not None else max_steps_per_epoch
-            refresh_every = max(1, (total or 10) // 10)
+            refresh_every = max(10, (total or 100) // 10)  # postfix updates need a device sync
             batch_bar = tqdm(train_loader, total=total, desc="batches", leave=False, disable=not progress)
             for step, (inputs, targets) in enumerate(batch_bar):
                 inputs = inputs.to(device, non_blocking=True, memory_format=memory_format)
@@ -219,7 +219,8 @@ def fit(
                 correct += (logits.detach().argmax(1) == targets).sum()
                 seen += len(targets)
                 if progress and (step + 1) % refresh_every == 0:
-                    batch_bar.set_postfix(loss=f"{batch_loss.item():.3f}", acc=f"{correct.item() / seen:.3f}")
+                    batch_bar.set_postfix(loss=f"{batch_loss.item():.3f}", acc=f"{correct.item() / seen:.3f}",
+                                          refresh=False)
                 if max_steps_per_epoch is not None and step + 1 >= max_steps_per_epoch:
                     break
             batch_bar.close()

@@ -181,8 +181,8 @@ def shut_down_kernels(url: str, token: str) -> None:
     with urllib.request.urlopen(urllib.request.Request(f"{url}/api/kernels", headers=headers)) as reply:
         kernels = json.load(reply)
     for kernel in kernels:
-        request = urllib.request.Request(f"{url}/api/kernels/{kernel['id']}", headers=headers, method="DELETE")
-        urllib.request.urlopen(request).close()
+        stop = urllib.request.Request(f"{url}/api/kernels/{kernel['id']}", headers=headers, method="DELETE")
+        urllib.request.urlopen(stop).close()
 
 
 def trains(path: Path) -> bool:
@@ -204,8 +204,8 @@ def unattempted(cells: list[dict], exercises: dict[int, str]) -> set[str]:
 
 
 @pytest.mark.parametrize("role", [
-    pytest.param(role, marks=pytest.mark.skipif(path is None, reason=f"none of {BROWSER_NOTEBOOKS[role]} yet"))
-    for role, path in CHOSEN.items()
+    pytest.param(role, marks=pytest.mark.skipif(path is None, reason=f"none of {candidates} exists"))
+    for (role, path), candidates in zip(CHOSEN.items(), BROWSER_NOTEBOOKS.values(), strict=True)
 ])
 def test_run_all_cells_in_jupyterlab(lab, browser, role):
     name = CHOSEN[role].name
@@ -232,4 +232,4 @@ def test_run_all_cells_in_jupyterlab(lab, browser, role):
     assert not errors, f"{name}: cells show errors: {errors}"
     stubbed = {exercises[c["index"]] for c in cells
                if c["index"] in exercises and "YOUR CODE HERE" in c["source"]}
-    assert skipped == stubbed, f"{name}: each stubbed exercise {sorted(stubbed)} should raise NotImplementedError"
+    assert skipped == stubbed, f"{name}: stubbed exercises {sorted(stubbed)} should raise NotImplementedError"

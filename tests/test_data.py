@@ -126,7 +126,7 @@ def test_missing_data_falls_back_to_digits_with_banner(offline, tmp_path, capsys
     assert x.shape == (16, *shape)
 
 
-def test_fallback_clips_sizes_to_the_digits():
+def test_fallback_clips_sizes_to_the_digits(offline):
     loaders = data.get_dataloaders("mnist", 64, root="/nonexistent-course-data", subset=50_000)
     assert loaders.info.fell_back
     assert loaders.info.num_train + loaders.info.num_valid == 1437
