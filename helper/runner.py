@@ -12,7 +12,6 @@ and the run goes on; the exit status is 1 when any notebook failed and 2 for a b
 from __future__ import annotations
 
 import argparse
-import logging
 import re
 import sys
 import time
@@ -217,8 +216,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("build"), help="folder for executed notebooks")
     parser.add_argument("notebooks", nargs="*", help="numbers or name prefixes; all when none")
     args = parser.parse_args(argv)
-    # papermill warns when it cannot read the parameter comments; keep the table readable
-    logging.getLogger("papermill").setLevel(logging.ERROR)
     try:
         if args.mode not in MODES:
             raise CourseError(f"MODE must be one of {', '.join(MODES)}; got {args.mode!r}.")

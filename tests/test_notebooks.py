@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import papermill
 import pytest
 from conftest import course_notebook_params
 
@@ -60,6 +61,8 @@ def test_has_one_parameters_cell_with_mode_and_seed(path):
     source = tagged[0].source
     assert re.search(r'^MODE = "lecture"', source, re.M), f"{path.name}: parameters should set MODE"
     assert re.search(r"^SEED = \d+", source, re.M), f"{path.name}: the parameters cell should set SEED"
+    inferred = set(papermill.inspect_notebook(str(path)))
+    assert inferred == {"MODE", "SEED"}, f"{path.name}: papermill reads the parameters as {sorted(inferred)}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS)
