@@ -31,7 +31,7 @@ lint: setup
 # Everything CI checks, with one summary line: unit tests, papermill smoke runs of every notebook,
 # homework round trips, the JupyterLab browser test, and nbval on the outputs committed in notebooks/.
 test: setup lint
-	$(PYTEST) tests notebooks --nbval-lax --nbval-current-env
+	$(PYTEST) tests notebooks --nbval-lax --nbval-current-env --durations=15
 
 # The quick part while editing helper/: no notebook is executed and no browser is started.
 test-fast: setup

@@ -169,12 +169,12 @@ def _accuracy(value: Any) -> str:
 
 
 def results_markdown(outcomes: list[Outcome], mode: str) -> str:
-    """The slide table: notebook, data set actually used, device, epochs, test accuracy, seconds."""
+    """The slide table: notebook, data set actually used, device, epochs, test accuracy, seconds, headline."""
     lines = [
         f"Results of `make run MODE={mode}`",
         "",
-        "| notebook | data set | device | epochs | test accuracy | seconds |",
-        "|---|---|---|---|---|---:|",
+        "| notebook | data set | device | epochs | test accuracy | seconds | headline |",
+        "|---|---|---|---|---|---:|---|",
     ]
     for o in outcomes:
         if o.ok:
@@ -183,7 +183,7 @@ def results_markdown(outcomes: list[Outcome], mode: str) -> str:
                      _accuracy(r.get("test_accuracy"))]
         else:
             cells = [o.name, f"FAILED: {o.message}", "-", "-", "-"]
-        cells.append(f"{o.seconds:.0f}")
+        cells += [f"{o.seconds:.0f}", o.message if o.ok else "-"]
         lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 

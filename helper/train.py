@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
 
@@ -194,7 +195,9 @@ def fit(
             if max_steps_per_epoch is not None:
                 total = min(total, max_steps_per_epoch) if total is not None else max_steps_per_epoch
             refresh_every = max(10, (total or 100) // 10)  # postfix updates need a device sync
-            batch_bar = tqdm(train_loader, total=total, desc="batches", leave=False, disable=not progress)
+            steps = max_steps_per_epoch
+            batches = train_loader if steps is None else islice(train_loader, steps)
+            batch_bar = tqdm(batches, total=total, desc="batches", leave=False, disable=not progress)
             for step, (inputs, targets) in enumerate(batch_bar):
                 inputs = inputs.to(device, non_blocking=True, memory_format=memory_format)
                 targets = targets.to(device, non_blocking=True)
@@ -221,8 +224,6 @@ def fit(
                 if progress and (step + 1) % refresh_every == 0:
                     batch_bar.set_postfix(loss=f"{batch_loss.item():.3f}", acc=f"{correct.item() / seen:.3f}",
                                           refresh=False)
-                if max_steps_per_epoch is not None and step + 1 >= max_steps_per_epoch:
-                    break
             batch_bar.close()
             if seen == 0:
                 break  # an empty epoch means the loader is exhausted

@@ -36,9 +36,10 @@ def test_results_markdown_names_fallback_and_failures():
                          "test_accuracy": 0.912})
     failed = runner.Outcome("07_resnet", False, 3.0, "AssertionError: loss should fall", {})
     table = runner.results_markdown([ok, failed], "lecture").splitlines()
-    assert table[2] == "| notebook | data set | device | epochs | test accuracy | seconds |"
-    assert table[4] == "| 03_training | digits (offline fallback) | cpu | 3 | 91.2% | 12 |"
-    assert table[5] == "| 07_resnet | FAILED: AssertionError: loss should fall | - | - | - | 3 |"
+    assert table[2] == "| notebook | data set | device | epochs | test accuracy | seconds | headline |"
+    assert table[4] == ("| 03_training | digits (offline fallback) | cpu | 3 | 91.2% | 12 "
+                        "| test accuracy 91.2% |")
+    assert table[5] == "| 07_resnet | FAILED: AssertionError: loss should fall | - | - | - | 3 | - |"
 
 
 @pytest.fixture
