@@ -15,6 +15,7 @@ two contenders, and the best run of each counts (a shared machine only ever make
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -236,4 +237,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except CourseError as error:
+        sys.exit(str(error))

@@ -21,12 +21,10 @@ global average pooling over the 6x6 class maps.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
-import torch
 from torch import nn
 
 from helper.errors import CourseError
+from helper.models.common import ClassMapNet
 
 __all__ = ["AllConvNet", "BASES", "VARIANTS", "all_conv"]
 
@@ -49,7 +47,7 @@ INPUT_DROPOUT = 0.2
 POOL_DROPOUT = 0.5
 
 
-class AllConvNet(nn.Module):
+class AllConvNet(ClassMapNet):
     """One of the twelve networks; ``layers`` is a named :class:`torch.nn.Sequential`.
 
     Every convolution but the last is followed by ReLU. The paper's Table 1 also lists a ReLU after the
@@ -67,13 +65,11 @@ class AllConvNet(nn.Module):
         in_channels: int = 3,
         dropout: bool = True,
     ) -> None:
-        super().__init__()
         if base not in BASES:
             names = ", ".join(map(repr, BASES))
             raise CourseError(f"base must be one of {names} (paper Table 1); got {base!r}.")
         if variant not in VARIANTS:
             raise CourseError(f"variant must be one of {', '.join(map(repr, VARIANTS))}; got {variant!r}.")
-        self.base, self.variant = base, variant
         layers: dict[str, nn.Module] = {}
         channels = in_channels
 
@@ -104,17 +100,8 @@ class AllConvNet(nn.Module):
         conv(1, TOP_WIDTH)
         conv(1, num_classes)
         layers.popitem()  # no ReLU on the class maps
-        layers["global_pool"] = nn.AdaptiveAvgPool2d(1)
-        layers["flatten"] = nn.Flatten()
-        self.layers = nn.Sequential(OrderedDict(layers))
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
-                nn.init.zeros_(module.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the logits (the averaged class maps), shape ``(batch, num_classes)``."""
-        return self.layers(x)
+        super().__init__(layers)
+        self.base, self.variant = base, variant
 
 
 def all_conv(

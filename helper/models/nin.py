@@ -8,10 +8,9 @@ one feature map per class, and the average of each map is that class's logit.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
-import torch
 from torch import nn
+
+from helper.models.common import ClassMapNet
 
 __all__ = ["MLPConv", "NiN", "nin"]
 
@@ -47,7 +46,7 @@ class MLPConv(nn.Sequential):
         super().__init__(*layers)
 
 
-class NiN(nn.Module):
+class NiN(ClassMapNet):
     """The CIFAR-10 Network in Network: three mlpconv blocks and global average pooling.
 
     Between blocks: 3x3 max-pooling with stride 2 (``ceil_mode`` as in the original Caffe model, so
@@ -56,7 +55,6 @@ class NiN(nn.Module):
     """
 
     def __init__(self, *, num_classes: int = 10, in_channels: int = 3, dropout: float = 0.5) -> None:
-        super().__init__()
         layers: dict[str, nn.Module] = {}
         channels = in_channels
         for index, (name, (kernel_size, widths)) in enumerate(MLPCONV_BLOCKS.items(), start=1):
@@ -67,17 +65,7 @@ class NiN(nn.Module):
                 layers[f"pool{index}"] = nn.MaxPool2d(3, stride=2, ceil_mode=True)
                 layers[f"dropout{index}"] = nn.Dropout(dropout)
             channels = sizes[-1]
-        layers["global_pool"] = nn.AdaptiveAvgPool2d(1)
-        layers["flatten"] = nn.Flatten()
-        self.layers = nn.Sequential(OrderedDict(layers))
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
-                nn.init.zeros_(module.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the logits (the averaged class maps), shape ``(batch, num_classes)``."""
-        return self.layers(x)
+        super().__init__(layers)
 
 
 def nin(*, num_classes: int = 10, in_channels: int = 3) -> NiN:
