@@ -23,7 +23,7 @@ from typing import Any
 import nbformat
 
 from helper.errors import CourseError
-from helper.modes import MODES
+from helper.modes import check_mode
 from helper.runner import NOTEBOOK_DIR, REPO_ROOT, lecture_notebooks, one_line, select
 
 HOMEWORK_DIR = REPO_ROOT / "homework"
@@ -121,8 +121,7 @@ def execute(path: Path, mode: str = "smoke",
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
-    if mode not in MODES:
-        raise CourseError(f"MODE must be one of {', '.join(MODES)}; got {mode!r}.")
+    check_mode(mode)
     nb = parameterize_notebook(load_notebook_node(str(path)), {"MODE": mode},
                                kernel_name="python3", language="python")
     errors: dict[int, tuple[str, str]] = {}

@@ -10,6 +10,12 @@ from helper.errors import CourseError
 MODES = ("lecture", "full", "smoke")
 
 
+def check_mode(mode: str) -> None:
+    """Raise :class:`CourseError` in one sentence unless ``mode`` is one of :data:`MODES`."""
+    if mode not in MODES:
+        raise CourseError(f"MODE must be one of {', '.join(map(repr, MODES))}; got {mode!r}.")
+
+
 def pick(
     mode: str,
     *,
@@ -22,8 +28,7 @@ def pick(
     ``lecture`` fits a laptop CPU in under a minute, ``full`` is sized for a GPU, and ``smoke``
     (used by CI) is ``lecture`` with the entries of ``smoke`` replaced, to be smaller still.
     """
-    if mode not in MODES:
-        raise CourseError(f"MODE must be one of {', '.join(map(repr, MODES))}; got {mode!r}.")
+    check_mode(mode)
     if set(full) != set(lecture):
         raise CourseError("The lecture and full settings must name the same keys.")
     chosen = {"lecture": lecture, "full": full, "smoke": {**lecture, **(smoke or {})}}[mode]

@@ -22,7 +22,7 @@ from typing import Any
 import nbformat
 
 from helper.errors import CourseError
-from helper.modes import MODES
+from helper.modes import check_mode
 from helper.report import RESULT_MIME
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -99,8 +99,7 @@ def execute(notebook: Path, output: Path, mode: str, timeout: int = 1200) -> nbf
     """
     import papermill
 
-    if mode not in MODES:
-        raise CourseError(f"MODE must be one of {', '.join(MODES)}; got {mode!r}.")
+    check_mode(mode)
     output.parent.mkdir(parents=True, exist_ok=True)
     try:
         return papermill.execute_notebook(
@@ -217,8 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", help="numbers or name prefixes; all when none")
     args = parser.parse_args(argv)
     try:
-        if args.mode not in MODES:
-            raise CourseError(f"MODE must be one of {', '.join(MODES)}; got {args.mode!r}.")
+        check_mode(args.mode)
         chosen = select(args.notebooks, lecture_notebooks(NOTEBOOK_DIR))
         if not chosen:
             raise CourseError(f"There are no notebooks NN_name.ipynb in {NOTEBOOK_DIR} yet.")
