@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from itertools import islice
@@ -260,6 +260,25 @@ def _postfix(history: History) -> dict[str, str]:
     return postfix
 
 
+def _eval_batches(model: nn.Module, loader: Iterable, device: torch.device
+                  ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(main logits, targets) on ``device`` for each batch, in eval and inference mode.
+
+    The model's train/eval flag is restored when the loop ends.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for inputs, targets in loader:
+                logits = model(inputs.to(device, non_blocking=True))
+                if isinstance(logits, (tuple, list)):
+                    logits = logits[0]
+                yield logits, targets.to(device, non_blocking=True)
+    finally:
+        model.train(was_training)
+
+
 def evaluate(
     model: nn.Module,
     loader: Iterable,
@@ -273,23 +292,13 @@ def evaluate(
     """
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     device = torch.device(device) if device is not None else _model_device(model)
-    was_training = model.training
-    model.eval()
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen = 0
-    try:
-        with torch.inference_mode():
-            for inputs, targets in loader:
-                inputs, targets = inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
-                logits = model(inputs)
-                if isinstance(logits, (tuple, list)):
-                    logits = logits[0]
-                loss_sum += loss_fn(logits, targets).float() * len(targets)
-                correct += (logits.argmax(1) == targets).sum()
-                seen += len(targets)
-    finally:
-        model.train(was_training)
+    for logits, targets in _eval_batches(model, loader, device):
+        loss_sum += loss_fn(logits, targets).float() * len(targets)
+        correct += (logits.argmax(1) == targets).sum()
+        seen += len(targets)
     if seen == 0:
         return Evaluation(float("nan"), float("nan"))
     return Evaluation(loss_sum.item() / seen, correct.item() / seen)
@@ -302,19 +311,10 @@ def predict(model: nn.Module, loader: Iterable, *, device: torch.device | str | 
     ``device`` defaults to the device the model's parameters are on; the train/eval flag is restored.
     """
     device = torch.device(device) if device is not None else _model_device(model)
-    was_training = model.training
-    model.eval()
     predictions, targets = [], []
-    try:
-        with torch.inference_mode():
-            for inputs, batch_targets in loader:
-                logits = model(inputs.to(device, non_blocking=True))
-                if isinstance(logits, (tuple, list)):
-                    logits = logits[0]
-                predictions.append(logits.argmax(1).cpu())
-                targets.append(batch_targets.cpu())
-    finally:
-        model.train(was_training)
+    for logits, batch_targets in _eval_batches(model, loader, device):
+        predictions.append(logits.argmax(1).cpu())
+        targets.append(batch_targets.cpu())
     if not predictions:
         return torch.empty(0, dtype=torch.long), torch.empty(0, dtype=torch.long)
     return torch.cat(predictions), torch.cat(targets)
