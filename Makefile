@@ -1,6 +1,8 @@
 # Course notebooks: `make run` executes every notebook, `make test` runs the whole test suite.
-# Both create .venv (Python 3.11) and install the pinned dependencies first when needed
-# (again only after pyproject.toml changes: .venv/.installed marks a finished install).
+# Both create .venv and install the pinned versions of constraints.txt first when needed (again only
+# after pyproject.toml or constraints.txt change: .venv/.installed marks a finished install).
+# Every target is one `python -m helper.tools COMMAND`, so students without make type that instead
+# (README.md, "Without make").
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -9,49 +11,50 @@ STAMP  := $(VENV)/.installed
 MODE   ?= lecture
 NB     ?=
 FILE   ?=
-PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+TOOLS  := $(BIN)/python -m helper.tools
 
 .PHONY: setup run test test-fast lint lab data homework check-homework bench clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "The course needs Python 3.11 to 3.14; $(PYTHON) is " + sys.version.split()[0] + ": install a newer one or run make PYTHON=python3.13.")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
 # make run [MODE=lecture|full|smoke] [NB="03 07"]: executed notebooks, HTML and results.md in build/
 run: setup
-	$(BIN)/python -m helper.runner --mode $(MODE) --out build $(NB)
+	$(TOOLS) run --mode $(MODE) --out build $(NB)
 
 lint: setup
-	$(BIN)/ruff check helper tests notebooks
+	$(TOOLS) lint
 
-# Everything CI checks, with one summary line: unit tests, papermill smoke runs of every notebook,
-# homework round trips, the JupyterLab browser test, and nbval on the outputs committed in notebooks/.
-test: setup lint
-	$(PYTEST) tests notebooks --nbval-lax --nbval-current-env --durations=15
+# Everything CI checks: lint, unit tests, papermill smoke runs of every notebook, homework round trips,
+# the second-interpreter and wheel installs, the JupyterLab browser test, and nbval on notebooks/.
+test: setup
+	$(TOOLS) test
 
-# The quick part while editing helper/: no notebook is executed and no browser is started.
+# The quick part while editing helper/: no notebook is executed, no browser or install is started.
 test-fast: setup
-	$(PYTEST) tests -m "not notebook and not browser"
+	$(TOOLS) test-fast
 
 lab: setup
-	$(BIN)/jupyter lab notebooks
+	$(TOOLS) lab
 
 data: setup
-	$(BIN)/python -m helper.data --download mnist cifar10 --root data
+	$(TOOLS) data
 
 # make homework [NB=07]: student copies in homework/; make check-homework FILE=homework/07_x.ipynb
 homework: setup
-	$(BIN)/python -m helper.homework make $(NB)
+	$(TOOLS) homework $(NB)
 
 check-homework: setup
-	$(BIN)/python -m helper.homework check $(FILE)
+	$(TOOLS) check-homework $(FILE)
 
 bench: setup
-	$(BIN)/python -m helper.bench
+	$(TOOLS) bench
 
 clean:
 	rm -rf build homework .pytest_cache

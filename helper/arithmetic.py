@@ -14,7 +14,7 @@ from numbers import Integral
 
 from helper.errors import CourseError
 
-__all__ = ["conv_output_size", "pool_output_size", "same_padding"]
+__all__ = ["conv_output_size", "conv_params", "pool_output_size", "same_padding"]
 
 
 def _check(name: str, value: object, minimum: int) -> int:
@@ -88,6 +88,14 @@ def pool_output_size(
             f"{size} input pixels with padding {padding}, so use a smaller kernel or a larger input."
         )
     return out
+
+
+def conv_params(kernel_size: int, in_channels: int, out_channels: int, bias: bool = True) -> int:
+    """Parameters of a k x k convolution: k * k * C_in * C_out weights, plus C_out biases."""
+    kernel_size = _check("kernel_size", kernel_size, 1)
+    in_channels = _check("in_channels", in_channels, 1)
+    out_channels = _check("out_channels", out_channels, 1)
+    return kernel_size * kernel_size * in_channels * out_channels + (out_channels if bias else 0)
 
 
 def same_padding(kernel_size: int, dilation: int = 1) -> int:

@@ -1,9 +1,11 @@
 """Data for the notebooks: MNIST, CIFAR-10, scikit-learn's digits, and scikit-image's photos.
 
 ``get_dataloaders("cifar10", 128)`` returns train/valid/test loaders plus a :class:`DatasetInfo`.
-MNIST and CIFAR-10 come from torchvision's files under ``root`` (``make data`` downloads them).
-When they are missing and there is no network, the loaders fall back to the 1,797 handwritten
-digits bundled with scikit-learn, resized to the requested image shape, and print a banner.
+MNIST and CIFAR-10 come from torchvision's files in the data directory (:func:`data_dir`; ``make
+data`` downloads them there, see :mod:`helper.download`). When they are missing and cannot be
+downloaded within the budget (20 s by default, so that a lecture never waits on the network), the
+loaders fall back to the 1,797 handwritten digits bundled with scikit-learn, resized to the
+requested image shape, and print a banner.
 
 The small data sets live in memory as tensors, and every loader indexes a whole batch at once,
 so loading costs next to nothing on a laptop CPU. Augmentation, when asked for, is done per batch
@@ -11,26 +13,38 @@ on tensors as well.
 
 Command line (used by ``make data``)::
 
-    python -m helper.data --download mnist cifar10 --root data
+    python -m helper.data --download mnist cifar10   # into data_dir(), or --root FOLDER
+    python -m helper.data --where                    # print data_dir()
 """
 
 from __future__ import annotations
 
 import argparse
-import socket
+import os
 import sys
-import threading
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import platformdirs
 import torch
 import torch.nn.functional as F
 from sklearn.model_selection import train_test_split
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
+from helper.download import (
+    LECTURE_BUDGET_S,
+    TITLES,
+    DownloadError,
+    budget_limits,
+    expected_files,
+    fetch,
+    full_limits,
+)
 from helper.errors import CourseError
+from helper.modes import check_mode
 
 DATASETS = ("mnist", "cifar10", "digits")
 DIGIT_CLASSES = [str(d) for d in range(10)]
@@ -39,16 +53,12 @@ CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 MNIST_MEAN, MNIST_STD = (0.1307,), (0.3081,)
 CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 SHAPES = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32), "digits": (1, 28, 28)}
-PRETTY = {"mnist": "MNIST", "cifar10": "CIFAR-10", "digits": "digits"}
+PRETTY = {**TITLES, "digits": "digits"}
 # Digits: a fixed 20% test split that never changes with ``seed``; test subsets use a fixed seed too.
 DIGITS_TEST_FRACTION = 0.2
 TEST_SPLIT_SEED = 0
-# Hosts that torchvision downloads from; reaching one of them within the timeout means "online".
-PROBE_HOSTS = (("ossci-datasets.s3.amazonaws.com", 443), ("www.cs.toronto.edu", 443))
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-_network_verdict: bool | None = None  # cached for the process: probe the network at most once
+PROJECT_NAME = "cnn-course"  # pyproject.toml's name, and the folder name under the user's cache
+PACKAGE_DIR = Path(__file__).resolve().parent  # this helper package, in a checkout or installed
 
 
 @dataclass
@@ -147,92 +157,56 @@ def random_crop(images: torch.Tensor, pad: int) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------------------------
-# Where the files are, and whether the network is there
+# Where the files are
+
+
+def _is_course_checkout(folder: Path) -> bool:
+    """Whether ``folder`` holds a ``notebooks/`` folder and a pyproject.toml declaring this project."""
+    try:
+        project = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8")).get("project", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return (folder / "notebooks").is_dir() and project.get("name") == PROJECT_NAME
+
+
+def checkout_root() -> Path | None:
+    """The root of the course checkout that holds this helper package; None when it is installed."""
+    folder = PACKAGE_DIR.parent
+    return folder if _is_course_checkout(folder) else None
+
+
+def data_dir() -> Path:
+    """Where MNIST and CIFAR-10 live: ``$COURSE_DATA`` when set, else ``data/`` in the checkout,
+    else the user's cache directory (never inside an installed package)."""
+    configured = os.environ.get("COURSE_DATA", "").strip()
+    if configured:
+        return Path(configured).expanduser().absolute()
+    checkout = checkout_root()
+    if checkout is not None:
+        return checkout / "data"
+    return Path(platformdirs.user_cache_dir(PROJECT_NAME)).absolute()
 
 
 def resolve_root(root: str | Path) -> Path:
-    """``root`` itself when absolute; a relative root is taken from the repository root, so that
-    notebooks (which run inside ``notebooks/``) and ``make data`` use the same ``data/`` folder."""
+    """``root`` itself when absolute; a relative root is taken from the checkout root (so that
+    notebooks, which run inside ``notebooks/``, and ``make data`` mean the same folder), or from
+    the current directory when the package is installed."""
     root = Path(root).expanduser()
-    return root if root.is_absolute() else REPO_ROOT / root
+    return root if root.is_absolute() else (checkout_root() or Path.cwd()) / root
 
 
-def _shown(path: Path) -> str:
-    """``path`` relative to the repository when inside it (shorter, and no machine paths in outputs)."""
-    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
-
-
-def expected_files(name: str, root: str | Path) -> list[Path]:
-    """The files torchvision needs for ``name`` under ``root`` (extracted form)."""
-    root = Path(root)
-    if name == "mnist":
-        stems = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                 "t10k-labels-idx1-ubyte")
-        return [root / "MNIST" / "raw" / stem for stem in stems]
-    batches = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
-    return [root / "cifar-10-batches-py" / b for b in batches]
-
-
-def _archives(name: str, root: Path) -> list[Path]:
-    """Downloaded-but-not-extracted archives that torchvision can unpack without the network."""
-    if name == "mnist":
-        return [Path(f"{p}.gz") for p in expected_files(name, root)]
-    return [root / "cifar-10-python.tar.gz"]
-
-
-def _probe(timeout: float) -> bool:
-    """True when one of torchvision's download hosts accepts a TCP connection within ``timeout``."""
-    for host, port in PROBE_HOSTS:
-        try:
-            with socket.create_connection((host, port), timeout=timeout):
-                return True
-        except OSError:
-            continue
-    return False
-
-
-def network_available(timeout: float = 15.0) -> bool:
-    """Whether torchvision's download hosts are reachable; the answer is cached for the process.
-
-    The probe runs in a daemon thread so that even a hanging DNS lookup cannot block longer
-    than ``timeout`` seconds.
-    """
-    global _network_verdict
-    if _network_verdict is None:
-        answer: list[bool] = []
-        worker = threading.Thread(target=lambda: answer.append(_probe(timeout / 2)), daemon=True)
-        worker.start()
-        worker.join(timeout)
-        _network_verdict = bool(answer and answer[0])
-    return _network_verdict
-
-
-def _torchvision_dataset(name: str, root: Path, train: bool, download: bool):
+def _torchvision_dataset(name: str, root: Path, train: bool):
     from torchvision import datasets
 
     cls = datasets.MNIST if name == "mnist" else datasets.CIFAR10
-    return cls(str(root), train=train, download=download)
-
-
-def _fetch(name: str, root: Path, timeout: float) -> None:
-    """Download (with torchvision's checksums) or unpack ``name``; raise OSError/RuntimeError on failure."""
-    have_archives = all(p.exists() for p in _archives(name, root))
-    if not have_archives and not network_available(timeout):
-        raise OSError("no network")
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)  # a stalled connection fails instead of hanging
-    try:
-        for train in (True, False):
-            _torchvision_dataset(name, root, train, download=True)
-    finally:
-        socket.setdefaulttimeout(previous)
+    return cls(str(root), train=train, download=False)
 
 
 def _load_torchvision(name: str, root: Path) -> tuple[torch.Tensor, ...]:
     """(train images, train targets, test images, test targets) as uint8 (N, C, H, W) and int64."""
     out = []
     for train in (True, False):
-        ds = _torchvision_dataset(name, root, train, download=False)
+        ds = _torchvision_dataset(name, root, train)
         data = torch.as_tensor(np.asarray(ds.data))
         images = data.unsqueeze(1) if name == "mnist" else data.permute(0, 3, 1, 2)
         out += [images.contiguous(), torch.as_tensor(np.asarray(ds.targets), dtype=torch.long)]
@@ -241,10 +215,10 @@ def _load_torchvision(name: str, root: Path) -> tuple[torch.Tensor, ...]:
 
 def _banner(requested: str, shape: tuple[int, int, int], root: Path) -> str:
     lines = [
-        f"{PRETTY[requested]} is not available offline (looked in {_shown(root)}/).",
+        f"{PRETTY[requested]} is not available: it is not in {root} and could not be downloaded now.",
         f"Using scikit-learn's bundled handwritten digits instead, shaped {shape[0]}x{shape[1]}x{shape[2]}.",
         "Results will differ from the real data set.",
-        "Run `make data` while online to download MNIST and CIFAR-10.",
+        "Run `make data` to download MNIST and CIFAR-10 (data/README.md shows other ways).",
     ]
     width = max(map(len, lines))
     border = "+" + "-" * (width + 2) + "+"
@@ -252,10 +226,9 @@ def _banner(requested: str, shape: tuple[int, int, int], root: Path) -> str:
 
 
 def _missing_message(name: str, root: Path) -> str:
-    missing = next(p for p in expected_files(name, root) if not p.exists())
-    return (f"{PRETTY[name]} is missing ({_shown(missing)} not found) and could not be downloaded; "
-            f"put torchvision's files under {_shown(root)}/ (see data/README.md) or run `make data` "
-            "while online.")
+    missing = next((p for p in expected_files(name, root) if not p.exists()), expected_files(name, root)[0])
+    return (f"{PRETTY[name]} is missing or damaged ({missing} could not be read) and could not be "
+            f"downloaded now; run `make data`, or copy torchvision's files into {root} (see data/README.md).")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -324,7 +297,8 @@ def _loader(dataset: TensorImages, batch_size: int, *, shuffle: bool, seed: int,
 
 
 def _check_arguments(name: str, batch_size: int, valid_fraction: float, subset: int | None,
-                     test_subset: int | None, num_workers: int, shape: tuple[int, int, int] | None) -> None:
+                     test_subset: int | None, num_workers: int, shape: tuple[int, int, int] | None,
+                     download_budget_s: float | None) -> None:
     if name not in DATASETS:
         raise CourseError(f"Unknown data set {name!r}; choose one of {', '.join(map(repr, DATASETS))}.")
     if not isinstance(batch_size, int) or batch_size < 1:
@@ -339,13 +313,24 @@ def _check_arguments(name: str, batch_size: int, valid_fraction: float, subset: 
         raise CourseError(f"num_workers must be 0 or more; got {num_workers!r}.")
     if shape is not None and name != "digits":
         raise CourseError(f"shape only applies to the digits data set; {name} images are {SHAPES[name]}.")
+    budget_ok = isinstance(download_budget_s, int | float) and not isinstance(download_budget_s, bool) \
+        and download_budget_s >= 0
+    if download_budget_s is not None and not budget_ok:
+        raise CourseError(f"download_budget_s must be None (no budget) or a number of seconds, 0 or more; "
+                          f"got {download_budget_s!r}.")
+
+
+def download_budget(mode: str) -> float | None:
+    """``download_budget_s`` for a notebook's ``MODE``: no budget in full mode, 20 s otherwise."""
+    check_mode(mode)
+    return None if mode == "full" else LECTURE_BUDGET_S
 
 
 def get_dataloaders(
     name: str,
     batch_size: int,
     *,
-    root: str | Path = "data",
+    root: str | Path | None = None,
     valid_fraction: float = 0.1,
     subset: int | None = None,
     test_subset: int | None = None,
@@ -353,15 +338,18 @@ def get_dataloaders(
     seed: int = 0,
     num_workers: int = 0,
     fallback: bool = True,
-    download_timeout: float = 15.0,
+    download_budget_s: float | None = LECTURE_BUDGET_S,
     shape: tuple[int, int, int] | None = None,
 ) -> Loaders:
     """Train/valid/test loaders for "mnist", "cifar10" or "digits", normalised per channel.
 
-    - MNIST and CIFAR-10 are read from torchvision's files under ``root`` (relative to the
-      repository root unless absolute, see :func:`resolve_root`); when missing they are
-      downloaded (gives up after ``download_timeout`` seconds without network). If that fails,
-      ``fallback=True`` prints a banner and uses the digits shaped like the requested data
+    - MNIST and CIFAR-10 are read from torchvision's files under ``root`` (default
+      :func:`data_dir`; a relative root is taken from the checkout, see :func:`resolve_root`).
+      When missing they are downloaded from verified sources (:mod:`helper.download`), but only
+      if that can finish within ``download_budget_s`` seconds (20 by default, for lecture mode);
+      ``None`` lifts the budget (full mode: a progress bar, up to the overall deadline); a
+      notebook passes ``download_budget_s=data.download_budget(MODE)``. If that
+      fails, ``fallback=True`` prints a banner and uses the digits shaped like the requested data
       (1x28x28 or 3x32x32); ``fallback=False`` raises :class:`CourseError`.
     - "digits" are scikit-learn's 1,797 8x8 digits resized to ``shape`` (default 1x28x28), with a
       fixed stratified 20% test split that does not depend on ``seed``.
@@ -374,17 +362,19 @@ def get_dataloaders(
     - ``augment``: random crop after zero padding (4 pixels for CIFAR-10, 2 for digit images) and,
       for CIFAR-10 only, a random horizontal flip (a flipped digit is a different symbol).
     """
-    _check_arguments(name, batch_size, valid_fraction, subset, test_subset, num_workers, shape)
-    root = resolve_root(root)
+    _check_arguments(name, batch_size, valid_fraction, subset, test_subset, num_workers, shape,
+                     download_budget_s)
+    root = data_dir() if root is None else resolve_root(root)
     used, fell_back = name, False
     if name == "digits":
         data = _load_digits(shape or SHAPES["digits"])
     else:
         try:
             if not all(p.exists() for p in expected_files(name, root)):
-                _fetch(name, root, download_timeout)
+                limits = full_limits() if download_budget_s is None else budget_limits(download_budget_s)
+                fetch(name, root, limits)
             data = _load_torchvision(name, root)
-        except (OSError, RuntimeError) as error:
+        except (DownloadError, OSError, RuntimeError) as error:
             if not fallback:
                 raise CourseError(_missing_message(name, root)) from error
             used, fell_back = "digits", True
@@ -480,35 +470,45 @@ def photo(name: str = "camera", *, size: int | None = None, gray: bool = True) -
 # make data
 
 
-def download(names: list[str] | tuple[str, ...] = ("mnist", "cifar10"), root: str | Path = "data",
-             timeout: float = 15.0) -> None:
-    """Download MNIST and/or CIFAR-10 with torchvision (checksums verified) into ``root``."""
-    root = resolve_root(root)
+def download(names: list[str] | tuple[str, ...] = ("mnist", "cifar10"),
+             root: str | Path | None = None) -> None:
+    """Download MNIST and/or CIFAR-10 into ``root`` (default :func:`data_dir`), verified and unpacked.
+
+    No budget applies (a progress bar per file), only the overall deadline of each data set
+    (``COURSE_DOWNLOAD_DEADLINE_S``, 600 s by default).
+    """
+    folder = data_dir() if root is None else resolve_root(root)
     for name in names:
-        if name not in ("mnist", "cifar10"):
+        if name not in TITLES:
             raise CourseError(f"Can only download 'mnist' or 'cifar10'; got {name!r}.")
-        if all(p.exists() for p in expected_files(name, root)):
-            print(f"{PRETTY[name]} is already in {_shown(root)}/.")
+        if all(p.exists() for p in expected_files(name, folder)):
+            print(f"{PRETTY[name]} is already in {folder}.")
             continue
-        try:
-            _fetch(name, root, timeout)
-        except (OSError, RuntimeError) as error:
-            raise CourseError(f"Could not download {PRETTY[name]} (no network?); try again while online "
-                              f"or copy torchvision's files into {_shown(root)}/.") from error
-        print(f"Downloaded {PRETTY[name]} into {_shown(root)}/ (checksums verified).")
+        fetch(name, folder, full_limits())
+        print(f"{PRETTY[name]} is ready in {folder} (checksums verified).")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Download the course data sets.")
-    parser.add_argument("--download", nargs="+", choices=["mnist", "cifar10"], required=True)
-    parser.add_argument("--root", default="data")
-    parser.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for the network")
+    """``python -m helper.data --download mnist cifar10 [--root FOLDER]`` or ``--where``; the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m helper.data",
+                                     description="Download the course data sets, or show where they live.")
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--download", nargs="+", choices=sorted(TITLES), metavar="NAME",
+                        help="data sets to download: mnist, cifar10")
+    action.add_argument("--where", action="store_true", help="print the data directory and exit")
+    parser.add_argument("--root", help="download into this folder instead of the data directory")
     args = parser.parse_args(argv)
+    if args.where:
+        print(data_dir())
+        return 0
     try:
-        download(args.download, args.root, timeout=args.timeout)
+        download(args.download, args.root)
     except CourseError as error:
-        print(error)
+        print(error, file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("Interrupted; run the same command again to resume the download.", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -9,7 +9,8 @@ Outside a notebook (scripts, tests) figures are closed and only returned, e.g. f
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -98,6 +99,27 @@ def history_figure(history) -> Figure:
 def plot_history(history) -> Figure:
     """Training curves from a :class:`helper.train.History`: loss per step, loss and accuracy per epoch."""
     return _finish(history_figure(history))
+
+
+def compare_histories(histories: Mapping[str, Any], window: int = 5) -> Figure:
+    """Runs side by side: training loss per step (running mean of ``window``), validation accuracy per epoch.
+
+    ``histories`` maps a label (e.g. "plain-56") to the :class:`helper.train.History` of that run.
+    """
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 3.6))
+    for label, history in histories.items():
+        steps = len(history.iteration_loss)
+        smooth = _moving_average(np.asarray(history.iteration_loss, dtype=float), window)
+        ax_loss.plot(np.arange(steps - len(smooth) + 1, steps + 1), smooth, label=label)
+        valid = np.asarray(history.valid_accuracy) * 100
+        ax_acc.plot(np.arange(1, len(valid) + 1), valid, "o-", label=label)
+    ax_loss.set(title=f"training loss per step (running mean of {window})", xlabel="step", ylabel="loss")
+    ax_acc.set(title="validation accuracy per epoch", xlabel="epoch", ylabel="accuracy (%)")
+    ax_acc.xaxis.get_major_locator().set_params(integer=True)
+    for ax in (ax_loss, ax_acc):
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _finish(fig)
 
 
 class LivePlot:

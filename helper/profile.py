@@ -22,12 +22,22 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from helper.errors import CourseError
 
-__all__ = ["LayerRow", "LayerTable", "count_macs", "count_parameters", "layer_table"]
+__all__ = ["LayerRow", "LayerTable", "count_macs", "count_parameters", "layer_table", "weight_layers"]
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """Number of scalar parameters of ``model`` (only those with ``requires_grad`` if ``trainable_only``)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def weight_layers(model: nn.Module, shortcuts: Sequence[str] = ("shortcut", "downsample")) -> int:
+    """The depth in a network's name: convolutions and linear layers on the main path.
+
+    Layers inside a module named in ``shortcuts`` (ResNet's 1x1 projection shortcuts) are not counted,
+    as He et al. (2016) do not count them.
+    """
+    return sum(isinstance(module, (nn.Conv2d, nn.Linear)) for name, module in model.named_modules()
+               if not set(name.split(".")) & set(shortcuts))
 
 
 def _input_shape(input_size: Sequence[int]) -> tuple[int, ...]:
@@ -116,8 +126,6 @@ class LayerTable:
         records.append(dict(name="total", type="", output_shape="", params=self.total_params,
                             macs=self.total_macs))
         return pd.DataFrame.from_records(records, columns=["name", "type", "output_shape", "params", "macs"])
-
-    to_pandas = to_dataframe
 
     def _repr_html_(self) -> str:
         return self.to_dataframe().to_html(index=False, formatters={"params": "{:,}".format,

@@ -18,7 +18,7 @@ import torch
 
 from helper.errors import CourseError
 
-__all__ = ["deterministic", "seed_worker", "set_seed"]
+__all__ = ["deterministic", "set_seed"]
 
 CUBLAS_SETTING = ":4096:8"
 
@@ -36,17 +36,6 @@ def set_seed(seed: int) -> torch.Generator:
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
     return torch.Generator().manual_seed(seed)
-
-
-def seed_worker(worker_id: int) -> None:
-    """``worker_init_fn`` for a ``DataLoader``: give each worker's ``random`` and NumPy its torch seed.
-
-    PyTorch already seeds each worker's torch generator from the loader's generator; this copies
-    that seed to the other libraries so that augmentations written with them repeat too.
-    """
-    worker_seed = torch.initial_seed() % 2**32
-    random.seed(worker_seed)
-    np.random.seed(worker_seed)
 
 
 class deterministic:  # lower case: used like a function, as torch.set_grad_enabled is

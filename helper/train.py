@@ -76,7 +76,8 @@ def auxiliary_loss(
     return loss
 
 
-def _model_device(model: nn.Module) -> torch.device:
+def model_device(model: nn.Module) -> torch.device:
+    """The device of ``model``'s parameters (the default device for a model without any)."""
     parameter = next(model.parameters(), None)
     return parameter.device if parameter is not None else default_device()
 
@@ -291,7 +292,7 @@ def evaluate(
     ``device`` defaults to the device the model's parameters are on.
     """
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
-    device = torch.device(device) if device is not None else _model_device(model)
+    device = torch.device(device) if device is not None else model_device(model)
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen = 0
@@ -310,7 +311,7 @@ def predict(model: nn.Module, loader: Iterable, *, device: torch.device | str | 
 
     ``device`` defaults to the device the model's parameters are on; the train/eval flag is restored.
     """
-    device = torch.device(device) if device is not None else _model_device(model)
+    device = torch.device(device) if device is not None else model_device(model)
     predictions, targets = [], []
     for logits, batch_targets in _eval_batches(model, loader, device):
         predictions.append(logits.argmax(1).cpu())

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from helper.runner import NOTEBOOK_DIR, lecture_notebooks
+from helper.tools.homework import nbgrader_meta
+from helper.tools.notebooks import lecture_notebooks
 
-COURSE_NOTEBOOKS = lecture_notebooks(NOTEBOOK_DIR)
+# Hermetic: notebooks that ask for MNIST or CIFAR-10 find sources that refuse at once (a closed loopback
+# port), so no test reaches for the real hosts; tests of the downloads set their own sources.
+os.environ.setdefault("COURSE_MNIST_URLS", "http://127.0.0.1:9/")
+os.environ.setdefault("COURSE_CIFAR10_URLS", "http://127.0.0.1:9/cifar-10-python.tar.gz")
+
+# The checkout's notebooks (also when helper itself is installed elsewhere, as in tests/test_install.py).
+COURSE_NOTEBOOKS = lecture_notebooks(Path(__file__).resolve().parents[1] / "notebooks")
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
@@ -19,6 +27,11 @@ def course_notebook_params() -> list:
     if not COURSE_NOTEBOOKS:
         return [pytest.param(None, marks=pytest.mark.skip(reason="no notebooks/NN_*.ipynb yet"), id="none")]
     return [pytest.param(p, id=p.stem) for p in COURSE_NOTEBOOKS]
+
+
+def solution_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """The cells whose content a student writes (nbgrader ``solution: true``), in notebook order."""
+    return [c for c in nb.cells if nbgrader_meta(c).get("solution")]
 
 
 def nbgrader_cell(source: str, grade_id: str, *, grade: bool) -> nbformat.NotebookNode:
@@ -34,9 +47,9 @@ def write_tiny_notebook(path: Path, body: list[str] = ()) -> Path:
     cells = [
         new_markdown_cell("# A tiny notebook\n\nUsed by the tests of the course tools."),
         new_code_cell('MODE = "lecture"\nSEED = 0', metadata={"tags": ["parameters"]}),
-        new_code_cell("from helper import report"),
+        new_code_cell("from helper import results"),
         *(new_code_cell(source) for source in body),
-        new_code_cell('report.record_result(f"mode {MODE}", dataset="digits", fell_back=True, device="cpu", '
+        new_code_cell('results.record_result(f"mode {MODE}", dataset="digits", fell_back=True, device="cpu", '
                       "epochs=1, test_accuracy=0.5)"),
         new_markdown_cell("## Exercise 1\nWrite `double(x)`."),
         nbgrader_cell("def double(x):\n    ### BEGIN SOLUTION\n    return x + x\n    ### END SOLUTION",

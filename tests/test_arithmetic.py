@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from helper.arithmetic import conv_output_size, pool_output_size, same_padding
+from helper.arithmetic import conv_output_size, conv_params, pool_output_size, same_padding
 from helper.errors import CourseError
 
 
@@ -143,3 +143,15 @@ def test_pool_output_size_matches_nn_maxpool2d(size, kernel, stride, padding, di
                          ceil_mode=ceil_mode)
     ours = _ours(pool_output_size, size, kernel, stride, padding, dilation, ceil_mode)
     assert ours == _torch_size(layer, size)
+
+
+@pytest.mark.parametrize(("kernel", "c_in", "c_out", "bias"),
+                         [(3, 96, 96, True), (1, 192, 64, True), (5, 3, 8, False)])
+def test_conv_params_matches_a_real_layer(kernel, c_in, c_out, bias):
+    layer = nn.Conv2d(c_in, c_out, kernel, bias=bias)
+    assert conv_params(kernel, c_in, c_out, bias=bias) == sum(p.numel() for p in layer.parameters())
+
+
+def test_conv_params_rejects_zero_channels():
+    with pytest.raises(CourseError, match="in_channels"):
+        conv_params(3, 0, 8)

@@ -19,10 +19,11 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
+from conftest import solution_cells
 
-from helper import homework
 from helper.errors import CourseError
-from helper.runner import NOTEBOOK_DIR, REPO_ROOT, lecture_notebooks, select
+from helper.tools import homework
+from helper.tools.notebooks import NOTEBOOK_DIR, REPO_ROOT, lecture_notebooks, select
 
 # Which notebooks to open, by number or name prefix; the first one that exists in each group is used.
 BROWSER_NOTEBOOKS = {
@@ -201,7 +202,7 @@ def exercise_cells(path: Path) -> dict[int, str]:
 def stubbed_exercises(path: Path) -> set[str]:
     """The exercises whose solution cell holds nbgrader's NotImplementedError stub."""
     return {homework.exercise_of(homework.nbgrader_meta(c)["grade_id"])
-            for c in homework.solution_cells(nbformat.read(path, as_version=4))
+            for c in solution_cells(nbformat.read(path, as_version=4))
             if "raise NotImplementedError()" in c.source}
 
 

@@ -1,11 +1,17 @@
-"""helper.data: digits loaders, splits, offline fallback, files on disk, photos (all offline)."""
+"""helper.data: digits loaders, splits, offline fallback, files on disk, the data directory, photos.
+
+All offline: where a download could start, the sources point at a closed port on 127.0.0.1.
+"""
 
 from __future__ import annotations
 
+import socket
 import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
+import platformdirs
 import pytest
 import torch
 
@@ -15,9 +21,19 @@ from helper.errors import CourseError
 
 @pytest.fixture
 def offline(monkeypatch):
-    """Pretend that torchvision's download hosts cannot be reached (and forget any cached verdict)."""
-    monkeypatch.setattr(data, "_network_verdict", None)
-    monkeypatch.setattr(data, "_probe", lambda timeout: False)
+    """Every download source is a loopback port on which nothing listens (refused at once)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    monkeypatch.setenv("COURSE_MNIST_URLS", f"http://127.0.0.1:{port}/mnist/")
+    monkeypatch.setenv("COURSE_CIFAR10_URLS", f"http://127.0.0.1:{port}/cifar-10-python.tar.gz")
+
+
+@pytest.fixture
+def no_data_settings(monkeypatch):
+    """Neither COURSE_DATA nor the machine's own settings decide the data directory."""
+    monkeypatch.delenv("COURSE_DATA", raising=False)
 
 
 def all_targets(loader) -> torch.Tensor:
@@ -119,7 +135,8 @@ def test_missing_data_falls_back_to_digits_with_banner(offline, tmp_path, capsys
     loaders = data.get_dataloaders(name, 16, root=tmp_path, subset=100, augment=True)
     assert time.perf_counter() - start < 5
     banner = capsys.readouterr().out
-    assert "not available offline" in banner and "`make data`" in banner and "+---" in banner
+    assert "is not available" in banner and "`make data`" in banner and "+---" in banner
+    assert str(tmp_path) in banner
     info = loaders.info
     assert (info.name, info.requested, info.fell_back, info.shape) == ("digits", name, True, shape)
     x, _ = next(iter(loaders.train))
@@ -141,33 +158,24 @@ def test_missing_data_without_fallback_names_file_and_command(offline, tmp_path)
     assert "`make data`" in message
 
 
-def test_hanging_network_probe_is_cut_off(monkeypatch):
-    monkeypatch.setattr(data, "_network_verdict", None)
-    monkeypatch.setattr(data, "_probe", lambda timeout: time.sleep(5) or True)
-    start = time.perf_counter()
-    assert data.network_available(timeout=0.3) is False
-    assert time.perf_counter() - start < 1.5
-    monkeypatch.setattr(data, "_probe", lambda timeout: True)
-    assert data.network_available() is False  # the verdict is cached for the process
-
-
-def test_real_offline_request_returns_within_the_timeout(monkeypatch, tmp_path):
-    monkeypatch.setattr(data, "_network_verdict", None)
-    start = time.perf_counter()
-    online = data.network_available(timeout=15.0)
-    assert time.perf_counter() - start < 20
-    if online:
-        pytest.skip("this machine is online, so the offline fallback cannot be exercised for real")
-    start = time.perf_counter()
-    loaders = data.get_dataloaders("mnist", 16, root=tmp_path, subset=100, download_timeout=15.0)
-    assert time.perf_counter() - start < 20
-    assert loaders.info.fell_back
-
-
 def test_download_command_fails_in_one_sentence_when_offline(offline, tmp_path, capsys):
     assert data.main(["--download", "mnist", "--root", str(tmp_path)]) == 1
-    out = capsys.readouterr().out.strip()
-    assert out.startswith("Could not download MNIST") and "\n" not in out
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("Could not download MNIST") and "\n" not in error
+    assert str(tmp_path / "MNIST" / "raw") in error and "data/README.md" in error
+
+
+def test_only_full_mode_lifts_the_download_budget():
+    assert data.download_budget("full") is None
+    assert data.download_budget("lecture") == data.download_budget("smoke") == 20
+    with pytest.raises(CourseError, match="MODE"):
+        data.download_budget("fast")
+
+
+@pytest.mark.parametrize("budget", [-1, "20", True])
+def test_bad_download_budget_is_refused(budget):
+    with pytest.raises(CourseError, match="download_budget_s"):
+        data.get_dataloaders("digits", 8, download_budget_s=budget)
 
 
 def _write_idx(path, array: np.ndarray) -> None:
@@ -177,7 +185,8 @@ def _write_idx(path, array: np.ndarray) -> None:
 
 
 def test_mnist_files_on_disk_are_used(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "_probe", lambda timeout: pytest.fail("no download expected"))
+    monkeypatch.setattr(data, "fetch", lambda *args: pytest.fail("no download expected"))
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path))  # the default root is the data directory
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
     rng = np.random.default_rng(0)
@@ -185,7 +194,7 @@ def test_mnist_files_on_disk_are_used(tmp_path, monkeypatch):
     for prefix, n in sizes.items():
         _write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
         _write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10)
-    loaders = data.get_dataloaders("mnist", 8, root=tmp_path, valid_fraction=0.5)
+    loaders = data.get_dataloaders("mnist", 8, valid_fraction=0.5)
     info = loaders.info
     assert (info.name, info.fell_back, info.shape) == ("mnist", False, (1, 28, 28))
     assert (info.num_train, info.num_valid, info.num_test) == (30, 30, 30)
@@ -223,6 +232,68 @@ def test_photo():
         data.photo("lena")
 
 
-def test_relative_root_is_taken_from_the_repository(tmp_path):
-    assert data.resolve_root("data") == data.REPO_ROOT / "data"
+def test_relative_root_is_taken_from_the_checkout(tmp_path):
+    assert data.resolve_root("data") == data.checkout_root() / "data"
     assert data.resolve_root(tmp_path) == tmp_path
+
+
+# ----------------------------------------------------------------------------------------------
+# Where the data lives
+
+
+def fake_package(folder: Path, *, name: str = "cnn-course", notebooks: bool = True) -> Path:
+    """A folder laid out like a checkout (pyproject.toml naming ``name``, notebooks/, helper/)."""
+    folder.mkdir(parents=True)
+    (folder / "pyproject.toml").write_text(f'[project]\nname = "{name}"\nversion = "0.1.0"\n')
+    if notebooks:
+        (folder / "notebooks").mkdir()
+    (folder / "helper").mkdir()
+    return folder / "helper"
+
+
+def test_this_checkout_is_detected_and_holds_the_data(no_data_settings):
+    root = Path(__file__).resolve().parents[1]
+    assert data.checkout_root() == root
+    assert data.data_dir() == root / "data"
+
+
+def test_course_data_wins(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path / "elsewhere"))
+    assert data.data_dir() == tmp_path / "elsewhere"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COURSE_DATA", "relative")
+    assert data.data_dir() == tmp_path / "relative"  # taken from the current directory, made absolute
+
+
+def test_a_fake_checkout_is_detected(no_data_settings, monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "PACKAGE_DIR", fake_package(tmp_path / "course"))
+    assert data.checkout_root() == tmp_path / "course"
+    assert data.data_dir() == tmp_path / "course" / "data"
+    assert data.resolve_root("data") == tmp_path / "course" / "data"
+
+
+@pytest.mark.parametrize("layout", [dict(name="some-other-project"), dict(notebooks=False)])
+def test_an_installed_package_keeps_its_data_in_the_user_cache(no_data_settings, monkeypatch, tmp_path,
+                                                                layout):
+    monkeypatch.setattr(data, "PACKAGE_DIR", fake_package(tmp_path / "site-packages", **layout))
+    monkeypatch.setattr(platformdirs, "user_cache_dir", lambda name: str(tmp_path / "cache" / name))
+    assert data.checkout_root() is None
+    assert data.data_dir() == tmp_path / "cache" / "cnn-course"
+    monkeypatch.chdir(tmp_path)
+    assert data.resolve_root("mine") == tmp_path / "mine"
+
+
+def test_where_prints_the_data_directory(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path))
+    assert data.main(["--where"]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path)
+
+
+def test_download_defaults_to_the_data_directory(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path))
+    monkeypatch.setattr(data, "fetch", lambda name, root, limits: pytest.fail(f"{name} is already there"))
+    for path in data.expected_files("mnist", tmp_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    data.download(["mnist"])
+    assert capsys.readouterr().out.strip() == f"MNIST is already in {tmp_path}."

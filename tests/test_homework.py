@@ -7,10 +7,11 @@ import re
 
 import nbformat
 import pytest
-from conftest import course_notebook_params, write_tiny_notebook
+from conftest import course_notebook_params, solution_cells, write_tiny_notebook
 
-from helper import homework
 from helper.errors import CourseError
+from helper.tools import homework
+from helper.tools.notebooks import execute
 
 NOTEBOOKS = [p for p in course_notebook_params() if p.values[0] is None or homework.grade_cells(
     nbformat.read(p.values[0], as_version=4))]
@@ -44,9 +45,9 @@ def secret_lines(nb: nbformat.NotebookNode) -> set[str]:
 
 def paste_back(student: nbformat.NotebookNode, instructor: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The student copy with each solution cell's source replaced by the instructor's (by grade_id)."""
-    solutions = {homework.nbgrader_meta(c)["grade_id"]: c.source for c in homework.solution_cells(instructor)}
+    solutions = {homework.nbgrader_meta(c)["grade_id"]: c.source for c in solution_cells(instructor)}
     solved = copy.deepcopy(student)
-    for cell in homework.solution_cells(solved):
+    for cell in solution_cells(solved):
         cell.source = solutions[homework.nbgrader_meta(cell)["grade_id"]]
     return solved
 
@@ -58,7 +59,7 @@ def assert_clean_copy(student: nbformat.NotebookNode, instructor: nbformat.Noteb
     assert f"notebooks/{name}" in header.source
     tagged = [c for c in student.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1 and 'MODE = "lecture"' in tagged[0].source, "the parameters cell should survive"
-    for cell in homework.solution_cells(student):
+    for cell in solution_cells(student):
         if cell.cell_type == "code":
             assert STUB in cell.source and "# YOUR CODE HERE" in cell.source
     text = "\n".join(c.source for c in student.cells)
@@ -103,7 +104,7 @@ def test_tiny_copy_fails_as_not_attempted_then_wrong_then_passes(tiny, capsys):
     assert "Traceback" not in table
 
     nb = nbformat.read(student, 4)
-    homework.solution_cells(nb)[1].source = "width = 15"
+    solution_cells(nb)[1].source = "width = 15"
     nbformat.write(nb, student)
     results = {r.grade_id: r for r in homework.check(student)}
     assert results["ex1-check"].message == homework.NOT_ATTEMPTED
@@ -138,7 +139,7 @@ def with_solutions_appended(student: nbformat.NotebookNode,
                             instructor: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The student copy followed by each exercise again, solved: the instructor's solution cell, then the
     copy's check cell, both marked "pasted" (one kernel run then covers the copy before and after)."""
-    solutions = {homework.nbgrader_meta(c)["grade_id"]: c.source for c in homework.solution_cells(instructor)}
+    solutions = {homework.nbgrader_meta(c)["grade_id"]: c.source for c in solution_cells(instructor)}
     extended = copy.deepcopy(student)
     for cell in student.cells:
         grade_id = homework.nbgrader_meta(cell).get("grade_id")
@@ -155,7 +156,7 @@ def test_student_copy_fails_until_solutions_are_pasted_back(path, tmp_path):
     [student] = homework.make([path], tmp_path)
     instructor = nbformat.read(path, 4)
     nbformat.write(with_solutions_appended(nbformat.read(student, 4), instructor), student)
-    executed, errors = homework.execute(student)
+    executed, errors = (run := execute(student, "smoke", allow_errors=True)).nb, run.errors
     assert_fails_as_intended(homework.grade(executed, errors))
     failing = [(executed.cells[i].metadata["pasted"], f"{ename}: {evalue}")
                for i, (ename, evalue) in errors.items() if "pasted" in executed.cells[i].metadata]

@@ -14,6 +14,7 @@ from torch import nn
 
 from helper.errors import CourseError
 from helper.models import (
+    CIFAR_MODELS,
     BasicBlock,
     Bottleneck,
     ResidualBlock,
@@ -329,14 +330,6 @@ def test_googlenet_has_true_5x5_branches_and_no_batch_norm():
 
 # ------------------------------------------------------------------------ forward + backward, errors
 
-CIFAR_MODELS = {
-    "vgg16_bn cifar": lambda: vgg("D", batch_norm=True, input_size=32, num_classes=10),
-    "resnet34 cifar": lambda: resnet(34, stem="cifar", num_classes=10),
-    "small_resnet": lambda: small_resnet(2),
-    "nin": lambda: nin(),
-    "all_conv C": lambda: all_conv("C", "all"),
-    "googlenet cifar": lambda: googlenet(stem="cifar", num_classes=10),
-}
 IMAGENET_MODELS = {
     "vgg11": lambda: vgg("A"),
     "resnet18": lambda: resnet(18),
@@ -384,3 +377,12 @@ def test_bad_arguments_raise_one_sentence(build):
         build()
     message = str(error.value)
     assert message.endswith(".") and "\n" not in message and message.count(". ") == 0
+
+
+@pytest.mark.parametrize("build", [lambda: nin(), lambda: all_conv("C", "all")])
+def test_class_maps_average_to_the_logits(build):
+    net = build().eval()
+    x = torch.randn(2, 3, 32, 32)
+    maps = net.class_maps(x)
+    assert maps.shape[:2] == (2, 10) and maps.dim() == 4
+    torch.testing.assert_close(maps.mean((2, 3)), net(x))

@@ -8,11 +8,11 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
-from conftest import course_notebook_params
+from conftest import course_notebook_params, solution_cells
 
-from helper import runner
-from helper.homework import exercise_of, grade_cells, nbgrader_meta, solution_cells
-from helper.nbtools import is_check_cell
+from helper.results import read_result
+from helper.tools.homework import exercise_of, grade_cells, nbgrader_meta
+from helper.tools.notebooks import execute, is_check_cell
 
 NOTEBOOKS = course_notebook_params()
 MACHINE_PATH = re.compile(r"/(root|tmp|work|home|Users)/")
@@ -43,8 +43,8 @@ def output_text(cell: nbformat.NotebookNode) -> str:
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS)
 def test_runs_in_smoke_mode(path, tmp_path):
-    nb = runner.execute(path, tmp_path / path.name, mode="smoke")
-    assert runner.recorded_result(nb).get("headline"), f"{path.name} should call report.record_result"
+    nb = execute(path, "smoke", output=tmp_path / path.name).nb
+    assert read_result(nb).get("headline"), f"{path.name} should call results.record_result"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS)
@@ -69,7 +69,8 @@ def test_has_one_parameters_cell_with_mode_and_seed(path):
 def test_commits_only_clean_check_outputs(path):
     nb = load(path)
     widget_state = "widgets" in nb.metadata
-    assert not widget_state, f"{path.name}: saved widget state (timings) is committed; run nbtools refresh"
+    assert not widget_state, (f"{path.name}: saved widget state (timings) is committed; "
+                              "run python -m helper.tools refresh")
     for cell in code_cells(nb):
         first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
         if not is_check_cell(cell):
@@ -88,7 +89,7 @@ def test_kernel_result_and_device(path):
     assert kernel == "python3", f"{path.name}: kernelspec should be python3, not {kernel}"
     sources = "\n".join(c.source for c in code_cells(nb))
     # summarize_training records the result itself; the smoke run checks that a result really appears
-    assert RECORDS_RESULT.search(sources), f"{path.name}: should call report.record_result(...) near the end"
+    assert RECORDS_RESULT.search(sources), f"{path.name}: should call results.record_result(...) near the end"
     assert not HARD_CODED_DEVICE.search(sources), f"{path.name}: use train.default_device(), not a fixed one"
 
 

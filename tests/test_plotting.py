@@ -86,3 +86,18 @@ def test_plot_confusion_matrix_counts():
     assert len(fig.axes) == 1
     image = fig.axes[0].images[0].get_array()
     assert image.tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+
+
+def test_compare_histories_draws_one_line_per_run_in_each_panel():
+    runs = {}
+    for name, drop in (("plain", 0.01), ("residual", 0.05)):
+        history = History()
+        history.iteration_loss = [2.3 - drop * step for step in range(20)]
+        history.valid_accuracy = [0.3, 0.5 + drop]
+        runs[name] = history
+    fig = plotting.compare_histories(runs, window=5)
+    loss, accuracy = fig.axes
+    assert [line.get_label() for line in loss.lines] == ["plain", "residual"]
+    assert len(loss.lines[0].get_xdata()) == 16, "a running mean of 5 over 20 steps has 16 points"
+    assert list(accuracy.lines[1].get_ydata()) == pytest.approx([30.0, 55.0])
+    plt.close(fig)

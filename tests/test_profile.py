@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from helper.errors import CourseError
-from helper.profile import count_macs, count_parameters, layer_table
+from helper.profile import count_macs, count_parameters, layer_table, weight_layers
 
 
 def small_cnn() -> nn.Sequential:
@@ -131,3 +131,18 @@ def test_bad_input_size_raises_course_error(size):
 def test_bad_depth_raises_course_error(depth):
     with pytest.raises(CourseError, match="depth must be"):
         layer_table(small_cnn(), (3, 10, 10), depth=depth)
+
+
+@pytest.mark.parametrize("depth", [20, 56])
+def test_weight_layers_of_cifar_resnets_are_6n_plus_2_with_or_without_shortcuts(depth):
+    from helper.models import small_resnet
+
+    blocks = (depth - 2) // 6
+    assert weight_layers(small_resnet(blocks)) == weight_layers(small_resnet(blocks, residual=False)) == depth
+
+
+@pytest.mark.parametrize("depth", [18, 34, 50, 152])
+def test_weight_layers_is_the_depth_in_a_resnets_name(depth):
+    from helper.models import resnet
+
+    assert weight_layers(resnet(depth)) == depth

@@ -59,28 +59,6 @@ def test_bad_seed_raises_course_error(seed):
         repro.set_seed(seed)
 
 
-def test_seed_worker_copies_the_torch_seed(monkeypatch):
-    monkeypatch.setattr(torch, "initial_seed", lambda: 2**40 + 123)
-    repro.seed_worker(0)
-    got = random.random(), np.random.rand()
-    random.seed(123)
-    np.random.seed(123)
-    assert got == (random.random(), np.random.rand())
-
-
-def test_seed_worker_in_real_workers_repeats():
-    data = TensorDataset(torch.arange(8))
-
-    def numpy_draws() -> list[float]:
-        loader = DataLoader(data, batch_size=4, num_workers=2, worker_init_fn=repro.seed_worker,
-                            collate_fn=lambda batch: np.random.rand(), generator=repro.set_seed(1))
-        return list(loader)
-
-    first = numpy_draws()
-    assert first == numpy_draws()
-    assert first[0] != first[1]  # each worker gets its own seed
-
-
 def test_deterministic_sets_flags_and_environment():
     torch.backends.cudnn.benchmark = True
     repro.deterministic()

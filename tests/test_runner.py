@@ -7,27 +7,27 @@ from pathlib import Path
 import pytest
 from conftest import write_tiny_notebook
 
-from helper import runner
 from helper.errors import CourseError
+from helper.tools import notebooks, runner
 
 NAMES = [Path(f"/nb/{n}.ipynb") for n in ("01_padding", "03_training", "07_resnet", "11_network_in_network")]
 
 
 def test_select_by_number_prefix_or_all():
-    assert runner.select([], NAMES) == NAMES
-    assert runner.select(["7"], NAMES) == [NAMES[2]]
-    assert runner.select(["11_net", "03"], NAMES) == [NAMES[1], NAMES[3]]
-    assert runner.select(["notebooks/01_padding.ipynb"], NAMES) == [NAMES[0]]
+    assert notebooks.select([], NAMES) == NAMES
+    assert notebooks.select(["7"], NAMES) == [NAMES[2]]
+    assert notebooks.select(["11_net", "03"], NAMES) == [NAMES[1], NAMES[3]]
+    assert notebooks.select(["notebooks/01_padding.ipynb"], NAMES) == [NAMES[0]]
 
 
 def test_select_unknown_notebook_is_one_sentence():
     with pytest.raises(CourseError, match=r"No notebook matches '42'.*07_resnet"):
-        runner.select(["42"], NAMES)
+        notebooks.select(["42"], NAMES)
 
 
 def test_one_line_drops_colour_and_newlines():
-    assert runner.one_line("\x1b[31mCourseError: bad\x1b[0m\n  thing ") == "CourseError: bad thing"
-    assert len(runner.one_line("x" * 500)) == 200
+    assert notebooks.one_line("\x1b[31mCourseError: bad\x1b[0m\n  thing ") == "CourseError: bad thing"
+    assert len(notebooks.one_line("x" * 500)) == 200
 
 
 def test_results_markdown_names_fallback_and_failures():
@@ -82,3 +82,17 @@ def test_bad_request_is_one_sentence_and_exit_2(tiny_course, tmp_path, capsys, a
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.endswith(".")
     assert not (tmp_path / "build").exists()
+
+
+def test_read_result_returns_the_last_recorded_headline():
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    from helper.results import RESULT_MIME, read_result
+
+    def shown(headline: str) -> dict:
+        return new_output("display_data", data={RESULT_MIME: {"headline": headline}, "text/plain": headline})
+
+    nb = new_notebook(cells=[new_code_cell("a", outputs=[shown("first")]), new_code_cell("b"),
+                             new_code_cell("c", outputs=[shown("second")])])
+    assert read_result(nb) == {"headline": "second"}
+    assert read_result(new_notebook(cells=[new_code_cell("x")])) == {}

@@ -11,53 +11,29 @@ module             paper
 =================  ==================================================================
 
 Every model returns logits (no softmax); GoogLeNet in training mode also returns its auxiliary logits.
+Each module's ``__all__`` is what it exports here (as in torchvision), so a new family is one import
+line below plus its entry in :data:`CIFAR_MODELS`.
 """
 
-from helper.models.allconv import AllConvNet, all_conv
-from helper.models.googlenet import GoogLeNet, InceptionAux, InceptionModule, googlenet
-from helper.models.nin import MLPConv, NiN, nin
-from helper.models.resnet import (
-    BasicBlock,
-    Bottleneck,
-    ResidualBlock,
-    ResNet,
-    SmallResNet,
-    resnet,
-    resnet18,
-    resnet34,
-    resnet50,
-    resnet101,
-    resnet152,
-    small_resnet,
-)
-from helper.models.vgg import VGG, vgg, vgg11, vgg13, vgg16, vgg19
+from collections.abc import Callable
+from functools import partial
 
-__all__ = [
-    "VGG",
-    "vgg",
-    "vgg11",
-    "vgg13",
-    "vgg16",
-    "vgg19",
-    "BasicBlock",
-    "Bottleneck",
-    "ResNet",
-    "ResidualBlock",
-    "SmallResNet",
-    "resnet",
-    "resnet18",
-    "resnet34",
-    "resnet50",
-    "resnet101",
-    "resnet152",
-    "small_resnet",
-    "MLPConv",
-    "NiN",
-    "nin",
-    "AllConvNet",
-    "all_conv",
-    "GoogLeNet",
-    "InceptionAux",
-    "InceptionModule",
-    "googlenet",
-]
+from torch import nn
+
+from helper.models.allconv import *  # noqa: F403
+from helper.models.common import *  # noqa: F403
+from helper.models.googlenet import *  # noqa: F403
+from helper.models.nin import *  # noqa: F403
+from helper.models.resnet import *  # noqa: F403
+from helper.models.vgg import *  # noqa: F403
+
+# The CIFAR-10 configuration (3x32x32 in, 10 logits out) of each architecture a notebook trains.
+# One registry for `make bench` and the model tests.
+CIFAR_MODELS: dict[str, Callable[[], nn.Module]] = {
+    "vgg16_bn": partial(vgg16, batch_norm=True, input_size=32, num_classes=10),  # noqa: F405
+    "resnet56": partial(small_resnet, 9),  # noqa: F405
+    "resnet34": partial(resnet34, stem="cifar", num_classes=10),  # noqa: F405
+    "nin": partial(nin, num_classes=10),  # noqa: F405
+    "all_conv": partial(all_conv, "C", "all", num_classes=10),  # noqa: F405
+    "googlenet": partial(googlenet, stem="cifar", num_classes=10),  # noqa: F405
+}

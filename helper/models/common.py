@@ -27,6 +27,10 @@ class ClassMapNet(nn.Module):
                 nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
                 nn.init.zeros_(module.bias)
 
+    def class_maps(self, x: torch.Tensor) -> torch.Tensor:
+        """The maps before global average pooling, one per class: ``(batch, num_classes, h, w)``."""
+        return self.layers[:-2](x)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return the logits (the averaged class maps), shape ``(batch, num_classes)``."""
         return self.layers(x)

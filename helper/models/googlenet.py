@@ -20,7 +20,7 @@ from torch import nn
 
 from helper.errors import CourseError
 
-__all__ = ["GoogLeNet", "InceptionAux", "InceptionModule", "INCEPTION_MODULES", "googlenet"]
+__all__ = ["GoogLeNet", "InceptionAux", "InceptionModule", "INCEPTION_MODULES", "conv_relu", "googlenet"]
 
 # Szegedy et al. (2015), Table 1: for every Inception module the number of output channels of
 # "#1x1", "#3x3 reduce", "#3x3", "#5x5 reduce", "#5x5" and "pool proj". The paper also lists the

@@ -1,6 +1,6 @@
-"""Maintainer tool: execute a notebook and keep only its deterministic reference outputs.
+"""Maintainer tool: execute notebooks and keep only their deterministic reference outputs.
 
-    python -m helper.nbtools refresh notebooks/01_padding_and_output_size.ipynb [...]
+    python -m helper.tools refresh 01 07        # or paths: notebooks/01_padding_and_output_size.ipynb
 
 Cells whose source starts with ``# NBVAL_CHECK_OUTPUT`` keep their outputs (nbval re-checks
 them); every other cell is committed without outputs, and the notebook without saved widget
@@ -10,17 +10,20 @@ state, so no timings, paths or training logs from one machine end up in git.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
-CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
-
-
-def is_check_cell(cell: nbformat.NotebookNode) -> bool:
-    """True for a code cell whose outputs nbval compares."""
-    return cell.cell_type == "code" and cell.source.lstrip().startswith(CHECK_MARKER)
+from helper.errors import CourseError
+from helper.tools.notebooks import (
+    NOTEBOOK_DIR,
+    NotebookFailed,
+    execute,
+    is_check_cell,
+    lecture_notebooks,
+    select,
+)
 
 
 def strip_unchecked(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -29,6 +32,7 @@ def strip_unchecked(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     The saved widget state (tqdm bars, with their timings) goes too: it belongs to one run.
     """
     nb.metadata.pop("widgets", None)
+    nb.metadata.pop("papermill", None)
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -41,22 +45,20 @@ def strip_unchecked(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 def refresh(path: Path, timeout: int = 600) -> None:
     """Execute ``path`` top to bottom with its default parameters and keep only reference outputs."""
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    nb = execute(path, timeout=timeout).nb
     nbformat.write(strip_unchecked(nb), path)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["refresh"])
-    parser.add_argument("notebooks", nargs="+", type=Path)
-    args = parser.parse_args()
-    for path in args.notebooks:
-        refresh(path)
-        print(f"refreshed {path}")
-
-
-if __name__ == "__main__":
-    main()
+    parser.add_argument("notebooks", nargs="+", help="numbers, name prefixes or paths")
+    args = parser.parse_args(argv)
+    try:
+        for path in select(args.notebooks, lecture_notebooks(NOTEBOOK_DIR)):
+            refresh(path)
+            print(f"refreshed {path}")
+    except (CourseError, NotebookFailed) as error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0

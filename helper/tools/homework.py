@@ -1,7 +1,7 @@
 """Student copies of the lecture notebooks' exercises, made and checked with nbgrader's own tools.
 
-    python -m helper.homework make [NB ...]   # notebooks/NN_x.ipynb -> homework/NN_x.ipynb (all: no NB)
-    python -m helper.homework check FILE      # run a copy, list each auto-checked exercise: pass or fail
+    python -m helper.tools homework [NB ...]      # notebooks/NN_x.ipynb -> homework/NN_x.ipynb (all: no NB)
+    python -m helper.tools check-homework FILE    # run a copy, list each auto-checked exercise: pass or fail
 
 ``make`` applies nbgrader's preprocessors to each notebook: ``ClearSolutions`` swaps the code between
 ``### BEGIN SOLUTION`` / ``### END SOLUTION`` for a ``raise NotImplementedError()`` stub,
@@ -23,8 +23,7 @@ from typing import Any
 import nbformat
 
 from helper.errors import CourseError
-from helper.modes import check_mode
-from helper.runner import NOTEBOOK_DIR, REPO_ROOT, lecture_notebooks, one_line, select
+from helper.tools.notebooks import NOTEBOOK_DIR, REPO_ROOT, execute, lecture_notebooks, one_line, select
 
 HOMEWORK_DIR = REPO_ROOT / "homework"
 NOT_ATTEMPTED = "not attempted"
@@ -55,17 +54,13 @@ def grade_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [c for c in nb.cells if c.cell_type == "code" and nbgrader_meta(c).get("grade")]
 
 
-def solution_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    """The cells whose content a student writes (nbgrader ``solution: true``), in notebook order."""
-    return [c for c in nb.cells if nbgrader_meta(c).get("solution")]
-
-
 def header_cell(source: Path, copy_path: str) -> nbformat.NotebookNode:
     """The markdown cell that opens a student copy: where it came from and how to check it."""
     return nbformat.v4.new_markdown_cell(
         f"**Homework copy of `notebooks/{source.name}`.** Replace each `raise NotImplementedError()` "
         "in the exercise cells at the end with your own code, then run the checks from the repository "
         f"root:\n\n```\nmake check-homework FILE={copy_path}\n```\n\n"
+        f"(without `make`: `python -m helper.tools check-homework {copy_path}`). "
         "Each check passes when its cell runs without an error; a failing one tells you what is wrong.",
         metadata={"tags": ["homework-header"]},
     )
@@ -110,32 +105,6 @@ def make(notebooks: list[Path], out_dir: Path = HOMEWORK_DIR) -> list[Path]:
     return written
 
 
-def execute(path: Path, mode: str = "smoke",
-            timeout: int = 600) -> tuple[nbformat.NotebookNode, dict[int, tuple[str, str]]]:
-    """Run every cell of the notebook at ``path`` (from its folder) with ``MODE=mode``, past errors.
-
-    Returns the executed notebook (with papermill's injected parameters cell) and
-    ``{cell index: (exception name, message)}`` for the cells that raised.
-    """
-    from nbclient import NotebookClient
-    from papermill.iorw import load_notebook_node
-    from papermill.parameterize import parameterize_notebook
-
-    check_mode(mode)
-    nb = parameterize_notebook(load_notebook_node(str(path)), {"MODE": mode},
-                               kernel_name="python3", language="python")
-    errors: dict[int, tuple[str, str]] = {}
-
-    def remember(cell: Any, cell_index: int, execute_reply: dict[str, Any]) -> None:
-        content = execute_reply["content"]
-        errors[cell_index] = (content.get("ename", "Error"), content.get("evalue", ""))
-
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True, record_timing=False,
-                   on_cell_error=remember, extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-                   resources={"metadata": {"path": str(path.resolve().parent)}}).execute()
-    return nb, errors
-
-
 def _not_attempted(error: tuple[str, str] | None) -> bool:
     return error is not None and error[0] == "NotImplementedError"
 
@@ -170,10 +139,12 @@ def grade(nb: nbformat.NotebookNode, errors: dict[int, tuple[str, str]]) -> list
 def check(path: Path, mode: str = "smoke") -> list[CheckResult]:
     """Execute the copy at ``path`` and grade each of its check cells."""
     if not path.is_file():
-        raise CourseError(f"There is no notebook at {path}; make one with `make homework NB=NN` first.")
+        raise CourseError(f"There is no notebook at {path}; make one with `make homework NB=NN` "
+                          "(or python -m helper.tools homework NN) first.")
     if not grade_cells(nbformat.read(path, as_version=4)):
         raise CourseError(f"{path.name} has no nbgrader check cells to run.")
-    return grade(*execute(path, mode))
+    executed = execute(path, mode, allow_errors=True, timeout=600)
+    return grade(executed.nb, executed.errors)
 
 
 def print_table(results: list[CheckResult]) -> None:
@@ -207,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"wrote {target}")
             return 0
         if args.file is None:
-            raise CourseError("Name the copy to check: make check-homework FILE=homework/NN_name.ipynb.")
+            raise CourseError("Name the copy to check: make check-homework FILE=homework/NN_name.ipynb "
+                              "(or python -m helper.tools check-homework homework/NN_name.ipynb).")
         results = check(args.file)
     except CourseError as error:
         print(error, file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Training speed of the course models: ``python -m helper.bench`` (``make bench``).
+"""Training speed of the course models: ``python -m helper.tools bench`` (``make bench``).
 
 Two comparisons, both in training images per second on :func:`helper.train.default_device`:
 
@@ -15,7 +15,6 @@ two contenders, and the best run of each counts (a shared machine only ever make
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -27,18 +26,9 @@ from torch import nn
 
 from helper import models
 from helper.errors import CourseError
-from helper.train import auxiliary_loss, default_device, fit
+from helper.train import auxiliary_loss, default_device, fit, model_device
 
 Batches = list[tuple[torch.Tensor, torch.Tensor]]
-
-# The CIFAR-sized configuration of each architecture (10 classes, 32x32 inputs).
-CIFAR_MODELS: dict[str, Callable[[], nn.Module]] = {
-    "vgg16_bn": lambda: models.vgg16(batch_norm=True, input_size=32, num_classes=10),
-    "resnet34": lambda: models.resnet34(stem="cifar", num_classes=10),
-    "nin": lambda: models.nin(num_classes=10),
-    "all_conv": lambda: models.all_conv("C", "all", num_classes=10),
-    "googlenet": lambda: models.googlenet(stem="cifar", num_classes=10),
-}
 
 # Ours against torchvision, same architecture and input (ImageNet configurations, 1000 classes).
 TORCHVISION_PAIRS: dict[str, tuple[Callable[[], nn.Module], Callable[[], nn.Module]]] = {
@@ -91,11 +81,7 @@ def bare_loop(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimiz
 
 def helper_loop(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimizer) -> None:
     """The same steps through ``helper.train.fit`` (one epoch, no validation, no progress bar)."""
-    fit(model, batches, None, epochs=1, optimizer=optimizer, device=_device_of(model), progress=False)
-
-
-def _device_of(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
+    fit(model, batches, None, epochs=1, optimizer=optimizer, device=model_device(model), progress=False)
 
 
 def images_per_second(
@@ -154,7 +140,7 @@ def run(names: list[str], settings: Settings) -> None:
     cifar = replace(settings, image_size=32)
     rows = []
     for name in names:
-        build = CIFAR_MODELS[name]
+        build = models.CIFAR_MODELS[name]
         helper_rate, bare_rate = best_of(
             partial(images_per_second, build, helper_loop, cifar, 10),
             partial(images_per_second, build, bare_loop, cifar, 10),
@@ -201,16 +187,16 @@ def run(names: list[str], settings: Settings) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     device = default_device()
     on_gpu = device.type != "cpu"
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--models",
         nargs="+",
-        default=list(CIFAR_MODELS),
+        default=list(models.CIFAR_MODELS),
         metavar="NAME",
-        help=f"architectures to measure, from {', '.join(CIFAR_MODELS)} (default: all)",
+        help=f"architectures to measure, from {', '.join(models.CIFAR_MODELS)} (default: all)",
     )
     parser.add_argument("--batch-size", type=int, default=128 if on_gpu else 32)
     parser.add_argument("--steps", type=int, default=20 if on_gpu else 3, help="timed steps per run")
@@ -225,19 +211,13 @@ def main(argv: list[str] | None = None) -> None:
         help="input size for the comparison with torchvision",
     )
     args = parser.parse_args(argv)
-    unknown = [name for name in args.models if name not in CIFAR_MODELS]
+    unknown = [name for name in args.models if name not in models.CIFAR_MODELS]
     if unknown:
-        raise CourseError(f"Unknown model {unknown[0]!r}; choose from {', '.join(CIFAR_MODELS)}.")
+        raise CourseError(f"Unknown model {unknown[0]!r}; choose from {', '.join(models.CIFAR_MODELS)}.")
     if min(args.batch_size, args.steps, args.repeats, args.image_size) < 1 or args.warmup < 0:
         raise CourseError(
             "--batch-size, --steps, --repeats and --image-size must be positive, --warmup >= 0."
         )
     settings = Settings(device, args.batch_size, args.steps, args.warmup, args.repeats, args.image_size)
     run(args.models, settings)
-
-
-if __name__ == "__main__":
-    try:
-        main()
-    except CourseError as error:
-        sys.exit(str(error))
+    return 0

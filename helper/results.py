@@ -1,0 +1,35 @@
+"""A notebook's headline result: written by the notebook, read back by ``make run``.
+
+Both halves live here, so the format has one home; this module imports no torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import nbformat
+
+RESULT_MIME = "application/vnd.cnn-course.result+json"
+
+
+def record_result(headline: str, **facts: Any) -> dict[str, Any]:
+    """Show ``headline`` and store it with ``facts`` (data set, device, accuracy, ...) in the output."""
+    result = {"headline": headline, **facts}
+    try:
+        from IPython.display import display
+
+        display({RESULT_MIME: result, "text/plain": headline}, raw=True)
+    except ImportError:
+        print(headline)
+    return result
+
+
+def read_result(nb: nbformat.NotebookNode) -> dict[str, Any]:
+    """The dict that :func:`record_result` displayed in the executed ``nb`` (the last one), or ``{}``."""
+    found: dict[str, Any] = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if RESULT_MIME in data:
+                found = dict(data[RESULT_MIME])
+    return found

@@ -1,0 +1,5 @@
+import sys
+
+from helper.tools.cli import main
+
+sys.exit(main())

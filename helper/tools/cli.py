@@ -1,0 +1,126 @@
+"""One command line for every course tool, so that nothing needs ``make`` (Windows, Colab).
+
+    python -m helper.tools COMMAND [ARGS]      # the same as the console script: cnn-course COMMAND [ARGS]
+
+Each ``make`` target calls the command of the same name, so both routes do exactly the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from collections.abc import Callable
+
+from helper.data import checkout_root
+from helper.errors import CourseError
+from helper.tools.notebooks import NOTEBOOK_DIR, REPO_ROOT
+
+PYTEST = ["-m", "pytest", "-p", "no:cacheprovider"]
+LINTED = ["helper", "tests", "notebooks"]
+
+
+def _in_checkout(command: str) -> None:
+    if checkout_root() is None:
+        raise CourseError(f"`{command}` works in a checkout of the course repository; this course package is "
+                          "installed, so run it from a clone (README.md, Set-up).")
+
+
+def _python(*args: str) -> int:
+    """Run this interpreter with ``args`` from the repository root; return its exit status."""
+    return subprocess.call([sys.executable, *args], cwd=REPO_ROOT)
+
+
+def run(args: list[str]) -> int:
+    from helper.tools import runner
+
+    return runner.main(args)
+
+
+def homework(args: list[str]) -> int:
+    from helper.tools import homework as tool
+
+    return tool.main(["make", *args])
+
+
+def check_homework(args: list[str]) -> int:
+    from helper.tools import homework as tool
+
+    return tool.main(["check", *args])
+
+
+def bench(args: list[str]) -> int:
+    from helper.tools import bench as tool
+
+    return tool.main(args)
+
+
+def refresh(args: list[str]) -> int:
+    from helper.tools import refresh as tool
+
+    return tool.main(args)
+
+
+def diagrams(args: list[str]) -> int:
+    from helper.tools import diagrams as tool
+
+    return tool.main(args)
+
+
+def data(args: list[str]) -> int:
+    from helper import data as tool
+
+    return tool.main(args or ["--download", "mnist", "cifar10"])
+
+
+def lab(args: list[str]) -> int:
+    _in_checkout("lab")
+    return _python("-m", "jupyter", "lab", str(NOTEBOOK_DIR), *args)
+
+
+def lint(args: list[str]) -> int:
+    _in_checkout("lint")
+    return _python("-m", "ruff", "check", *(args or LINTED))
+
+
+def test(args: list[str]) -> int:
+    """Everything CI checks: lint, unit tests, every notebook, nbval on the committed outputs, browser."""
+    _in_checkout("test")
+    return lint([]) or _python(*PYTEST, "tests", "notebooks", "--nbval-lax", "--nbval-current-env",
+                               "--durations=15", *args)
+
+
+def test_fast(args: list[str]) -> int:
+    """The quick part while editing helper/: no notebook is executed and no browser is started."""
+    _in_checkout("test-fast")
+    return _python(*PYTEST, "tests", "-m", "not notebook and not browser and not install", *args)
+
+
+COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
+    "run": (run, "execute notebooks: [--mode lecture|full|smoke] [--out build] [NB ...]"),
+    "data": (data, "download MNIST and CIFAR-10 (python -m helper.data --help); --where: the folder"),
+    "homework": (homework, "student copies in homework/: [NB ...]"),
+    "check-homework": (check_homework, "run a student copy's checks: FILE"),
+    "bench": (bench, "training speed: fit vs a bare loop, ours vs torchvision"),
+    "refresh": (refresh, "re-execute notebooks, keeping only the reference outputs: NB ..."),
+    "diagrams": (diagrams, "redraw the committed diagrams in notebooks/figures/: [NAME ...] [--out DIR]"),
+    "lab": (lab, "JupyterLab on the notebooks"),
+    "lint": (lint, "ruff on helper, tests and notebooks"),
+    "test": (test, "the whole test suite, as CI runs it (needs the dev extra)"),
+    "test-fast": (test_fast, "unit tests only"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m helper.tools", description=__doc__.split("\n\n")[0],
+        epilog="\n".join(f"  {name:<15} {text}" for name, (_, text) in COMMANDS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=list(COMMANDS), metavar="COMMAND", help="one of those below")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="passed on to the command")
+    options = parser.parse_args(argv)
+    try:
+        return COMMANDS[options.command][0](options.args)
+    except CourseError as error:
+        print(error, file=sys.stderr)
+        return 2

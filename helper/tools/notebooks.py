@@ -1,0 +1,154 @@
+"""What every tool shares: finding the lecture notebooks, picking some, and executing one.
+
+``execute`` is the one way a tool runs a notebook: papermill injects the ``MODE`` parameter, nbclient
+runs the cells from the notebook's own folder, and each failure is kept as one sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from helper.data import checkout_root
+from helper.errors import CourseError
+from helper.modes import check_mode
+
+# The folder the tools work in: the course checkout, or the current folder when the course is installed.
+REPO_ROOT = checkout_root() or Path.cwd()
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+NOTEBOOK_PATTERN = re.compile(r"^\d{2}_.+\.ipynb$")
+CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+# The first code cell of every notebook (tests/test_notebooks.py checks they are all this one): it runs
+# before `import helper`, so it says in one sentence what to install instead of raising a traceback.
+SETUP_CELL = """\
+# Set-up check: one sentence on what to do if this kernel cannot run the course (README.md, "Set-up").
+import importlib.util
+import sys
+
+
+class SetupNeeded(Exception):
+    def _render_traceback_(self):  # Jupyter shows this line instead of a traceback
+        return [f"\\x1b[31m{self}\\x1b[0m"]
+
+
+if sys.version_info < (3, 11):  # noqa: UP036 - this cell must also run on an old Python
+    raise SetupNeeded(f"This kernel runs Python {sys.version_info[0]}.{sys.version_info[1]}; the course "
+                      "needs Python 3.11, 3.12, 3.13 or 3.14.")
+if importlib.util.find_spec("helper") is None:
+    raise SetupNeeded("The course package is not installed for this kernel: run  %pip install -e ..  "
+                      "in a cell (on Colab: !git clone the course repository, then %pip install -e "
+                      "<its folder>), then restart the kernel.")"""
+
+
+class NotebookFailed(Exception):
+    """A notebook raised while it ran, or its kernel died; the message is one sentence."""
+
+
+@dataclass
+class Executed:
+    """An executed notebook and ``{cell index: (exception name, message)}`` for the cells that raised."""
+
+    nb: nbformat.NotebookNode
+    errors: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+
+def lecture_notebooks(folder: Path = NOTEBOOK_DIR) -> list[Path]:
+    """The course notebooks ``NN_name.ipynb`` in ``folder``, in lecture order."""
+    return sorted(p for p in folder.glob("*.ipynb") if NOTEBOOK_PATTERN.match(p.name))
+
+
+def select(requested: list[str], available: list[Path]) -> list[Path]:
+    """Pick notebooks by number (``7``, ``07``), name prefix (``07_vgg``) or path to an ``.ipynb`` file.
+
+    All of ``available`` when nothing is requested.
+    """
+    if not requested:
+        return available
+    chosen: list[Path] = []
+    for wanted in requested:
+        key = Path(wanted).name.removesuffix(".ipynb")
+        if wanted.endswith(".ipynb") and Path(wanted).is_file():
+            matches = [Path(wanted).resolve()]
+        elif key.isdigit():
+            matches = [p for p in available if int(p.name[:2]) == int(key)]
+        else:
+            matches = [p for p in available if p.stem.startswith(key)]
+        if not matches:
+            names = ", ".join(p.stem for p in available) or "none here"
+            raise CourseError(f"No notebook matches {wanted!r}; give a path to an .ipynb file or a number or "
+                              f"prefix of: {names}.")
+        chosen.extend(p for p in matches if p not in chosen)
+    return sorted(chosen, key=lambda p: p.name)
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """Collapse ``text`` to a single line without colour codes, shortened to ``limit`` characters."""
+    flat = " ".join(ANSI_ESCAPE.sub("", text).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def is_check_cell(cell: nbformat.NotebookNode) -> bool:
+    """True for a code cell whose outputs nbval compares (it starts with ``# NBVAL_CHECK_OUTPUT``)."""
+    return cell.cell_type == "code" and cell.source.lstrip().startswith(CHECK_MARKER)
+
+
+def _error_sentence(cell: nbformat.NotebookNode, ename: str, evalue: str) -> str:
+    """One sentence for a cell's error; a CourseError that helper printed as a line is read back."""
+    if evalue:
+        return one_line(f"{ename}: {evalue}")
+    printed = [o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream"]
+    lines = [line for line in "".join(printed).splitlines() if line.strip()]
+    return one_line(lines[-1]) if lines else one_line(ename)
+
+
+def execute(path: Path, mode: str | None = None, *, output: Path | None = None, allow_errors: bool = False,
+            timeout: int = 1200) -> Executed:
+    """Run the notebook at ``path`` top to bottom, from its folder, with ``MODE=mode`` (None: its default).
+
+    With ``allow_errors`` every cell runs and the errors are returned; otherwise the first error stops
+    the run and raises :class:`NotebookFailed` in one sentence. ``output``, when given, receives the
+    executed notebook either way.
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    nb = load_notebook_node(str(path))  # nbformat's reader, plus the metadata papermill expects
+    if mode is not None:
+        check_mode(mode)
+        nb = parameterize_notebook(nb, {"MODE": mode}, kernel_name="python3", language="python")
+    executed = Executed(nb)
+
+    def remember(cell: Any, cell_index: int, execute_reply: dict[str, Any]) -> None:
+        content = execute_reply["content"]
+        executed.errors[cell_index] = (content.get("ename", "Error"), content.get("evalue", ""))
+
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+                            record_timing=False, on_cell_error=remember,
+                            # the kernel's own log lines (transport warnings, interrupts) are noise
+                            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                            resources={"metadata": {"path": str(Path(path).resolve().parent)}})
+    failure = None
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        if executed.errors:
+            index = max(executed.errors)
+            failure = _error_sentence(nb.cells[index], *executed.errors[index])
+        else:  # a cell that ran past the timeout
+            failure = one_line(f"{type(error).__name__}: {error}")
+    except Exception as error:  # noqa: BLE001 - a dead kernel or a timeout becomes one sentence too
+        failure = one_line(f"{type(error).__name__}: {error}")
+    finally:
+        if output is not None:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, output)
+    if failure is not None:
+        raise NotebookFailed(failure)
+    return executed

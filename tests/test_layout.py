@@ -1,0 +1,143 @@
+"""The layout promises: the tools stay apart from the library, every notebook opens with the same set-up
+check, and every make target is a `python -m helper.tools` command that works without make."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import COURSE_NOTEBOOKS, course_notebook_params
+
+from helper.tools.cli import COMMANDS
+from helper.tools.notebooks import SETUP_CELL
+
+ROOT = Path(__file__).resolve().parents[1]
+HELPER = ROOT / "helper"
+
+
+def imported_modules(source: str) -> set[str]:
+    """Every module that ``source`` imports, as dotted names (``from helper import x`` gives helper.x)."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def uses_tools(names: set[str]) -> bool:
+    return any(name == "helper.tools" or name.startswith("helper.tools.") for name in names)
+
+
+def test_the_library_never_imports_the_tools():
+    library = [p for p in HELPER.rglob("*.py") if "tools" not in p.relative_to(HELPER).parts]
+    assert len(library) > 10, "the library modules should be found"
+    offenders = [str(p.relative_to(ROOT)) for p in library if uses_tools(imported_modules(p.read_text()))]
+    assert not offenders, f"library modules import from helper.tools: {offenders}"
+
+
+def test_the_layout_check_catches_an_import_of_the_tools():
+    assert uses_tools(imported_modules("from helper.tools import runner"))
+    assert uses_tools(imported_modules("from helper import tools"))
+    assert not uses_tools(imported_modules("from helper import train, plotting"))
+
+
+@pytest.mark.parametrize("path", course_notebook_params())
+def test_notebooks_never_import_the_tools(path):
+    code = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    python = ["\n".join(line for line in cell.splitlines() if not line.lstrip().startswith(("%", "!")))
+              for cell in code]
+    assert not any(uses_tools(imported_modules(cell)) for cell in python), \
+        f"{path.name} imports helper.tools, which is for instructors and CI"
+
+
+@pytest.mark.parametrize("path", course_notebook_params())
+def test_first_code_cell_is_the_set_up_check(path):
+    cells = nbformat.read(path, as_version=4).cells
+    first = next(c for c in cells if c.cell_type == "code")
+    assert first.source == SETUP_CELL, \
+        f"{path.name}: the first code cell should be helper.tools.notebooks.SETUP_CELL, unchanged"
+    after = cells[cells.index(first) + 1]
+    assert "parameters" in after.metadata.get("tags", []), \
+        f"{path.name}: the parameters cell should follow it"
+
+
+def run_set_up_cell(tmp_path: Path, prelude: str) -> list[dict]:
+    """Run the set-up cell in a real kernel after ``prelude``; return the outputs of the set-up cell."""
+    from nbclient import NotebookClient
+
+    cells = [nbformat.v4.new_code_cell(prelude), nbformat.v4.new_code_cell(SETUP_CELL)]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=60,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    return nb.cells[1].outputs
+
+
+HIDE_HELPER = """\
+import importlib.util, sys
+real_find_spec = importlib.util.find_spec
+importlib.util.find_spec = lambda name, *a: None if name == "helper" else real_find_spec(name, *a)
+"""
+
+
+def test_set_up_cell_says_what_to_install_in_one_line(tmp_path):
+    [error] = run_set_up_cell(tmp_path, HIDE_HELPER)
+    assert error.output_type == "error" and error.ename == "SetupNeeded"
+    assert len(error.traceback) == 1 and "%pip install -e .." in error.traceback[0], error.traceback
+    assert "Colab" in error.traceback[0] and "restart the kernel" in error.traceback[0]
+
+
+def test_set_up_cell_names_the_supported_pythons(tmp_path):
+    [error] = run_set_up_cell(tmp_path, "import sys\nsys.version_info = (3, 10, 13)")
+    assert len(error.traceback) == 1, error.traceback
+    assert "Python 3.10" in error.traceback[0] and "3.11, 3.12, 3.13 or 3.14" in error.traceback[0]
+
+
+def test_set_up_cell_is_silent_when_all_is_well(tmp_path):
+    assert run_set_up_cell(tmp_path, "pass") == []
+
+
+def make_targets() -> dict[str, str]:
+    """``{target: recipe}`` for the Makefile's targets that call the tools."""
+    text = (ROOT / "Makefile").read_text()
+    return dict(re.findall(r"^([a-z-]+): setup\n\t(.+)$", text, re.M))
+
+
+def test_every_make_target_is_a_tools_command():
+    targets = make_targets()
+    assert set(targets) == {"run", "test", "test-fast", "lint", "lab", "data", "homework", "check-homework",
+                            "bench"}
+    for target, recipe in targets.items():
+        assert recipe.startswith(f"$(TOOLS) {target}"), \
+            f"make {target} should call python -m helper.tools {target}"
+        assert target in COMMANDS, f"python -m helper.tools has no command {target!r}"
+
+
+def test_readme_shows_each_command_without_make():
+    readme = (ROOT / "README.md").read_text()
+    missing = [t for t in make_targets() if f"python -m helper.tools {t}" not in readme]
+    assert not missing, f"README.md should give the plain-Python command for: {missing}"
+
+
+def test_tools_command_line_lists_its_commands():
+    done = subprocess.run([sys.executable, "-m", "helper.tools", "--help"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+    assert done.returncode == 0 and all(name in done.stdout for name in COMMANDS), done.stdout
+
+
+def test_unknown_notebook_is_one_sentence(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "helper.tools", "run", "--out", str(tmp_path), "99"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "No notebook matches '99'" in done.stderr
+
+
+def test_every_notebook_is_found():
+    assert len(COURSE_NOTEBOOKS) == 13
