@@ -18,6 +18,9 @@ import torch
 from helper import data
 from helper.errors import CourseError
 
+# Tests of the checkout rule itself, skipped where helper is an installed copy (tests/test_install.py).
+IN_CHECKOUT = pytest.mark.skipif(data.checkout_root() is None, reason="helper is installed elsewhere")
+
 
 @pytest.fixture
 def offline(monkeypatch):
@@ -119,6 +122,8 @@ def test_training_order_is_seeded():
         (dict(name="digits", batch_size=8, subset=3), "subset"),
         (dict(name="digits", batch_size=8, test_subset=1000), "larger than"),
         (dict(name="mnist", batch_size=8, shape=(1, 8, 8)), "shape"),
+        (dict(name="digits", batch_size=8, device="gpu0"), "device must be None or a device"),
+        (dict(name="digits", batch_size=8, device="cpu", num_workers=2), "num_workers only applies"),
     ],
 )
 def test_bad_arguments_raise_one_sentence(kwargs, fragment):
@@ -215,6 +220,79 @@ def test_augmentation_crops_and_flips_only_colour_cifar():
     assert not digits.valid.dataset.augment and not digits.test.dataset.augment
 
 
+def coordinate_images(n: int) -> torch.Tensor:
+    """uint8 32x32 images whose pixels say where they are: row x 8, column x 8, and 255."""
+    rows = torch.arange(32).view(32, 1).expand(32, 32) * 8
+    cols = torch.arange(32).view(1, 32).expand(32, 32) * 8
+    image = torch.stack([rows, cols, torch.full((32, 32), 255)]).to(torch.uint8)
+    return image.expand(n, 3, 32, 32).contiguous()
+
+
+def crop_offsets_and_flips(loader) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Vertical and horizontal crop offsets (-4..4) and flips of every image of one epoch, read off
+    the coordinates at the centre (the data set is not normalised: mean 0, std 1)."""
+    x = torch.cat([images for images, _ in loader]) * 255
+    centre = x[:, :, 16, 16].round().long()
+    flipped = x[:, 1, 16, 10] > x[:, 1, 16, 20]
+    dx = torch.where(flipped, centre[:, 1] // 8 - 15, centre[:, 1] // 8 - 16)
+    return centre[:, 0] // 8 - 16, dx, flipped
+
+
+@pytest.mark.parametrize("device", [None, "cpu"])
+def test_crops_and_flips_are_uniform_on_both_paths(device):
+    dataset = data.TensorImages(coordinate_images(3600), torch.zeros(3600, dtype=torch.long), (0.0,) * 3,
+                                (1.0,) * 3, augment=True, pad=4, flip=True)
+    torch.manual_seed(0)
+    loader = data.make_loader(dataset, 512, shuffle=True, seed=0, device=device)
+    dy, dx, flipped = crop_offsets_and_flips(loader)
+    for offsets in (dy, dx):
+        counts = torch.bincount(offsets + 4, minlength=9)
+        assert len(counts) == 9 and (counts - 400).abs().max() < 100, counts.tolist()  # 9 offsets, 1/9 each
+    assert abs(flipped.float().mean().item() - 0.5) < 0.05
+    x, _ = next(iter(loader))
+    assert x.shape == (512, 3, 32, 32) and x.dtype == torch.float32
+    assert x.min() == 0.0 and x.max() == 1.0  # zero padding comes in, nothing leaves [0, 1]
+
+
+def test_device_loaders_match_the_cpu_path_without_randomness():
+    cpu = data.get_dataloaders("digits", 64, subset=300, shape=(3, 16, 16), augment=True, seed=2)
+    on_device = data.get_dataloaders("digits", 64, subset=300, shape=(3, 16, 16), augment=True, seed=2,
+                                     device="cpu")
+    assert isinstance(on_device.train, data.DeviceLoader) and on_device.info == cpu.info
+    for ours, theirs in ((on_device.valid, cpu.valid), (on_device.test, cpu.test)):
+        assert len(ours) == len(theirs)
+        for (x, y), (x_cpu, y_cpu) in zip(ours, theirs, strict=True):
+            assert torch.equal(x, x_cpu) and torch.equal(y, y_cpu)
+    assert len(on_device.train) == len(cpu.train) == -(-on_device.info.num_train // 64)
+    epochs = [[y for _, y in on_device.train] for _ in range(2)]
+    assert [len(y) for y in epochs[0]] == [len(y) for _, y in cpu.train]
+    for epoch in epochs:  # every epoch is a permutation of the training set
+        assert torch.equal(torch.cat(epoch).sort().values, on_device.train.dataset.targets.sort().values)
+    assert not torch.equal(torch.cat(epochs[0]), torch.cat(epochs[1]))
+    x, _ = next(iter(on_device.train))
+    assert x.shape == (64, 3, 16, 16) and x.dtype == torch.float32 and x.device.type == "cpu"
+
+
+def test_device_loaders_are_seeded():
+    def epoch(seed: int) -> list[torch.Tensor]:
+        loaders = data.get_dataloaders("digits", 50, subset=200, augment=True, seed=seed, device="cpu")
+        return [x for x, _ in loaders.train]
+
+    first, again, other = epoch(3), epoch(3), epoch(4)
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True))
+
+
+def test_data_device_is_the_gpu_in_full_mode_only(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert data.data_device("full") == torch.device("cuda")
+    assert data.data_device("lecture") is None and data.data_device("smoke") is None
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert data.data_device("full") is None
+    with pytest.raises(CourseError, match="MODE must be one of"):
+        data.data_device("fast")
+
+
 def test_single_item_indexing():
     dataset = data.get_dataloaders("digits", 8).train.dataset
     x, y = dataset[0]
@@ -232,6 +310,7 @@ def test_photo():
         data.photo("lena")
 
 
+@IN_CHECKOUT
 def test_relative_root_is_taken_from_the_checkout(tmp_path):
     assert data.resolve_root("data") == data.checkout_root() / "data"
     assert data.resolve_root(tmp_path) == tmp_path
@@ -251,6 +330,7 @@ def fake_package(folder: Path, *, name: str = "cnn-course", notebooks: bool = Tr
     return folder / "helper"
 
 
+@IN_CHECKOUT
 def test_this_checkout_is_detected_and_holds_the_data(no_data_settings):
     root = Path(__file__).resolve().parents[1]
     assert data.checkout_root() == root

@@ -163,3 +163,16 @@ def test_copied_notebooks_run_outside_the_checkout_with_data_in_the_cache(instal
     site = run([str(installed.python), "-c", code], env=env).stdout.strip()
     assert not (Path(site) / "data").exists() and not (Path(site).parent / "data").exists(), \
         "nothing may be written next to or inside the installed package"
+
+
+def test_an_unsupported_python_gets_one_line_naming_the_supported_ones():
+    old = shutil.which("python3.10")
+    old = old if old and _version_of(old) == "3.10" else _pyenv_pythons().get("3.10")
+    if old is None:
+        pytest.skip("no Python 3.10 here to try the refusal with")
+    done = subprocess.run([old, "-m", "pip", "install", "--dry-run", "--no-deps", str(ROOT)],
+                          capture_output=True, text=True, timeout=600)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
+    assert done.returncode != 0 and len(errors) == 1, done.stderr[-2000:]
+    assert "requires a different Python" in errors[0] and ">=3.11" in errors[0], errors[0]
+    assert "Traceback" not in done.stderr

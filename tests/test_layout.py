@@ -141,3 +141,13 @@ def test_unknown_notebook_is_one_sentence(tmp_path):
 
 def test_every_notebook_is_found():
     assert len(COURSE_NOTEBOOKS) == 13
+
+
+def test_copies_of_notebooks_keep_their_diagrams(tmp_path):
+    from helper.tools.homework import make
+
+    figures = sorted(p.name for p in (ROOT / "notebooks" / "figures").glob("*.png"))
+    assert figures, "notebooks/figures/ should hold the committed diagrams"
+    make([COURSE_NOTEBOOKS[0]], tmp_path)
+    assert sorted(p.name for p in (tmp_path / "figures").glob("*.png")) == figures, \
+        "a homework copy should find figures/NAME.png beside it, as the notebook does"

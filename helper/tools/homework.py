@@ -23,7 +23,15 @@ from typing import Any
 import nbformat
 
 from helper.errors import CourseError
-from helper.tools.notebooks import NOTEBOOK_DIR, REPO_ROOT, execute, lecture_notebooks, one_line, select
+from helper.tools.notebooks import (
+    NOTEBOOK_DIR,
+    REPO_ROOT,
+    copy_figures,
+    execute,
+    lecture_notebooks,
+    one_line,
+    select,
+)
 
 HOMEWORK_DIR = REPO_ROOT / "homework"
 NOT_ATTEMPTED = "not attempted"
@@ -101,6 +109,7 @@ def make(notebooks: list[Path], out_dir: Path = HOMEWORK_DIR) -> list[Path]:
     for path in notebooks:
         target = out_dir / path.name
         nbformat.write(student_copy(nbformat.read(path, as_version=4), path), target)
+        copy_figures(path, out_dir)
         written.append(target)
     return written
 

@@ -7,6 +7,7 @@ runs the cells from the notebook's own folder, and each failure is kept as one s
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,13 @@ def select(requested: list[str], available: list[Path]) -> list[Path]:
                               f"prefix of: {names}.")
         chosen.extend(p for p in matches if p not in chosen)
     return sorted(chosen, key=lambda p: p.name)
+
+
+def copy_figures(source: Path, out_dir: Path) -> None:
+    """Copy the diagrams beside notebook copies written to ``out_dir``, so ``figures/x.png`` resolves."""
+    figures = source.parent / "figures"
+    if figures.is_dir() and out_dir.resolve() != source.parent.resolve():
+        shutil.copytree(figures, out_dir / "figures", dirs_exist_ok=True)
 
 
 def one_line(text: str, limit: int = 200) -> str:

@@ -22,7 +22,15 @@ from typing import Any
 from helper.errors import CourseError
 from helper.modes import check_mode
 from helper.results import read_result
-from helper.tools.notebooks import NOTEBOOK_DIR, NotebookFailed, execute, lecture_notebooks, one_line, select
+from helper.tools.notebooks import (
+    NOTEBOOK_DIR,
+    NotebookFailed,
+    copy_figures,
+    execute,
+    lecture_notebooks,
+    one_line,
+    select,
+)
 
 
 @dataclass
@@ -49,6 +57,7 @@ def render_html(notebook: Path) -> Path:
 def run_one(notebook: Path, out: Path, mode: str) -> Outcome:
     """Execute and render one notebook; a failure becomes an :class:`Outcome` instead of an exception."""
     target = out / notebook.name
+    copy_figures(notebook, out)
     start = time.monotonic()
     try:
         nb = execute(notebook, mode, output=target).nb
