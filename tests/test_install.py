@@ -160,7 +160,7 @@ def test_copied_notebooks_run_outside_the_checkout_with_data_in_the_cache(instal
     printed = json.dumps([nb.cells for nb in executed])
     assert where in printed, "the offline banner should name the data folder in use"
     code = "import helper, pathlib; print(pathlib.Path(helper.__file__).parent)"
-    site = run([str(installed.python), "-c", code], env=env).stdout.strip()
+    site = run([str(installed.python), "-c", code], env=env, cwd=homework).stdout.strip()
     assert not (Path(site) / "data").exists() and not (Path(site).parent / "data").exists(), \
         "nothing may be written next to or inside the installed package"
 
