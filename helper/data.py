@@ -9,7 +9,9 @@ requested image shape, and print a banner.
 
 The small data sets live in memory as tensors, and every loader indexes a whole batch at once,
 so loading costs next to nothing on a laptop CPU. Augmentation, when asked for, is done per batch
-on tensors as well.
+on tensors as well. With ``device=`` (full mode on a GPU: ``device=data.data_device(MODE)``) the
+whole uint8 data set is put on that device once and shuffled, cropped, flipped and normalised there
+(:class:`DeviceLoader`): no batch is copied from the CPU, and no worker processes are needed.
 
 Command line (used by ``make data``)::
 
@@ -20,9 +22,11 @@ Command line (used by ``make data``)::
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -95,9 +99,9 @@ class DatasetInfo:
 class Loaders(NamedTuple):
     """Train, validation and test loaders (``valid`` is None when ``valid_fraction`` is 0) and info."""
 
-    train: DataLoader
-    valid: DataLoader | None
-    test: DataLoader
+    train: DataLoader | DeviceLoader
+    valid: DataLoader | DeviceLoader | None
+    test: DataLoader | DeviceLoader
     info: DatasetInfo
 
 
@@ -106,7 +110,8 @@ class TensorImages(Dataset):
 
     ``images`` is uint8 in [0, 255] or float in [0, 1], shaped (N, C, H, W). Items come out as
     normalised float32. With ``augment`` every batch gets a random crop after zero padding by
-    ``pad`` pixels and, when ``flip`` is set, a random horizontal flip (torch's global RNG).
+    ``pad`` pixels and, when ``flip`` is set, a random horizontal flip (torch's global RNG, or the
+    generator passed to :meth:`batch`).
     """
 
     def __init__(
@@ -131,29 +136,76 @@ class TensorImages(Dataset):
 
     def __getitem__(self, index: int | list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         single = isinstance(index, int)
-        idx = torch.as_tensor([index] if single else index, dtype=torch.long)
+        x, y = self.batch(torch.as_tensor([index] if single else index, dtype=torch.long))
+        return (x[0], y[0]) if single else (x, y)
+
+    def batch(self, idx: torch.Tensor, generator: torch.Generator | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The images at ``idx`` (augmented, normalised) and their targets, on the data set's device.
+
+        The augmentation draws from ``generator`` (on that device), or from torch's global RNG.
+        """
         x = self.images[idx]
         x = x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
         if self.augment:
-            x = random_crop(x, self.pad)
+            x = random_crop(x, self.pad, generator)
             if self.flip:
-                flipped = torch.rand(len(x)) < 0.5
-                x[flipped] = x[flipped].flip(-1)
-        x = (x - self.mean) / self.std
-        y = self.targets[idx]
-        return (x[0], y[0]) if single else (x, y)
+                flipped = torch.rand(len(x), generator=generator, device=x.device) < 0.5
+                x = torch.where(flipped.view(-1, 1, 1, 1), x.flip(-1), x)
+        return (x - self.mean) / self.std, self.targets[idx]
+
+    def to(self, device: torch.device) -> TensorImages:
+        """The same data set with images (still uint8), targets and statistics on ``device``."""
+        moved = copy.copy(self)
+        moved.images, moved.targets = self.images.to(device), self.targets.to(device)
+        moved.mean, moved.std = self.mean.to(device), self.std.to(device)
+        return moved
 
 
-def random_crop(images: torch.Tensor, pad: int) -> torch.Tensor:
-    """Zero-pad a batch by ``pad`` pixels and cut a random crop of the original size from each image."""
+def random_crop(images: torch.Tensor, pad: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Zero-pad a batch by ``pad`` pixels and cut a random crop of the original size from each image.
+
+    The offsets come from ``generator`` (on the images' device), or from torch's global RNG.
+    """
     n, _, h, w = images.shape
+    device = images.device
     padded = F.pad(images, (pad, pad, pad, pad))
-    top = torch.randint(0, 2 * pad + 1, (n, 1))
-    left = torch.randint(0, 2 * pad + 1, (n, 1))
-    rows = (top + torch.arange(h)).unsqueeze(2)  # (n, h, 1)
-    cols = (left + torch.arange(w)).unsqueeze(1)  # (n, 1, w)
-    batch = torch.arange(n).view(n, 1, 1)
+    top = torch.randint(0, 2 * pad + 1, (n, 1), generator=generator, device=device)
+    left = torch.randint(0, 2 * pad + 1, (n, 1), generator=generator, device=device)
+    rows = (top + torch.arange(h, device=device)).unsqueeze(2)  # (n, h, 1)
+    cols = (left + torch.arange(w, device=device)).unsqueeze(1)  # (n, 1, w)
+    batch = torch.arange(n, device=device).view(n, 1, 1)
     return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2).contiguous()
+
+
+class DeviceLoader:
+    """Batches of a :class:`TensorImages` kept whole on ``device`` (a GPU) and prepared there.
+
+    Same semantics as the CPU path's DataLoader: every epoch a fresh seeded permutation (or the
+    stored order without ``shuffle``), batches of ``batch_size`` with a smaller last one, the data
+    set's crop, flip and normalisation. All random numbers come from ``generator``, which lives on
+    ``device`` (``fit``'s checkpoints save and restore it), so preparing a batch never waits for the CPU.
+    """
+
+    def __init__(self, dataset: TensorImages, batch_size: int, *, shuffle: bool, seed: int,
+                 device: torch.device) -> None:
+        self.dataset = dataset.to(device)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.device = device
+        self.generator = torch.Generator(device=device).manual_seed(seed)
+
+    def __len__(self) -> int:
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = len(self.dataset)
+        if self.shuffle:
+            order = torch.randperm(n, generator=self.generator, device=self.device)
+        else:
+            order = torch.arange(n, device=self.device)
+        for start in range(0, n, self.batch_size):
+            yield self.dataset.batch(order[start:start + self.batch_size], self.generator)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -280,9 +332,12 @@ def _split_valid(targets: torch.Tensor, n_valid: int, seed: int) -> tuple[torch.
     return torch.as_tensor(train), torch.as_tensor(valid)
 
 
-def _loader(dataset: TensorImages, batch_size: int, *, shuffle: bool, seed: int,
-            num_workers: int) -> DataLoader:
-    """A DataLoader that fetches whole batches from ``dataset`` (seeded shuffling)."""
+def make_loader(dataset: TensorImages, batch_size: int, *, shuffle: bool, seed: int, num_workers: int = 0,
+                device: torch.device | None = None) -> DataLoader | DeviceLoader:
+    """The loader :func:`get_dataloaders` builds for ``dataset``: a DataLoader that fetches whole
+    batches on the CPU (seeded shuffling), or with ``device`` a :class:`DeviceLoader` there."""
+    if device is not None:
+        return DeviceLoader(dataset, batch_size, shuffle=shuffle, seed=seed, device=device)
     generator = torch.Generator().manual_seed(seed)
     order = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
     return DataLoader(
@@ -296,9 +351,19 @@ def _loader(dataset: TensorImages, batch_size: int, *, shuffle: bool, seed: int,
     )
 
 
+def _device(device: torch.device | str | None) -> torch.device | None:
+    """``device`` as a torch.device (None stays None); a sentence when it is not a device name."""
+    if device is None:
+        return None
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise CourseError(f"device must be None or a device such as 'cuda'; got {device!r}.") from error
+
+
 def _check_arguments(name: str, batch_size: int, valid_fraction: float, subset: int | None,
                      test_subset: int | None, num_workers: int, shape: tuple[int, int, int] | None,
-                     download_budget_s: float | None) -> None:
+                     download_budget_s: float | None, device: torch.device | None) -> None:
     if name not in DATASETS:
         raise CourseError(f"Unknown data set {name!r}; choose one of {', '.join(map(repr, DATASETS))}.")
     if not isinstance(batch_size, int) or batch_size < 1:
@@ -311,6 +376,9 @@ def _check_arguments(name: str, batch_size: int, valid_fraction: float, subset: 
                               f"got {value!r}.")
     if num_workers < 0:
         raise CourseError(f"num_workers must be 0 or more; got {num_workers!r}.")
+    if num_workers and device is not None:
+        raise CourseError("num_workers only applies to loaders on the CPU; with device= the data are "
+                          "prepared on the device itself.")
     if shape is not None and name != "digits":
         raise CourseError(f"shape only applies to the digits data set; {name} images are {SHAPES[name]}.")
     budget_ok = isinstance(download_budget_s, int | float) and not isinstance(download_budget_s, bool) \
@@ -318,6 +386,13 @@ def _check_arguments(name: str, batch_size: int, valid_fraction: float, subset: 
     if download_budget_s is not None and not budget_ok:
         raise CourseError(f"download_budget_s must be None (no budget) or a number of seconds, 0 or more; "
                           f"got {download_budget_s!r}.")
+
+
+def data_device(mode: str) -> torch.device | None:
+    """``device`` for :func:`get_dataloaders` in a notebook's ``MODE``: the GPU in full mode when
+    CUDA is available, otherwise None (the CPU path, as in lecture mode)."""
+    check_mode(mode)
+    return torch.device("cuda") if mode == "full" and torch.cuda.is_available() else None
 
 
 def download_budget(mode: str) -> float | None:
@@ -340,6 +415,7 @@ def get_dataloaders(
     fallback: bool = True,
     download_budget_s: float | None = LECTURE_BUDGET_S,
     shape: tuple[int, int, int] | None = None,
+    device: torch.device | str | None = None,
 ) -> Loaders:
     """Train/valid/test loaders for "mnist", "cifar10" or "digits", normalised per channel.
 
@@ -361,9 +437,13 @@ def get_dataloaders(
       (subset of the) training set; ``valid_fraction=0`` gives ``valid=None``.
     - ``augment``: random crop after zero padding (4 pixels for CIFAR-10, 2 for digit images) and,
       for CIFAR-10 only, a random horizontal flip (a flipped digit is a different symbol).
+    - ``device``: keep the data sets on that device and prepare every batch there
+      (:class:`DeviceLoader`, seeded by ``seed``); the default None prepares batches on the CPU.
+      A notebook passes ``device=data.data_device(MODE)``.
     """
+    device = _device(device)
     _check_arguments(name, batch_size, valid_fraction, subset, test_subset, num_workers, shape,
-                     download_budget_s)
+                     download_budget_s, device)
     root = data_dir() if root is None else resolve_root(root)
     used, fell_back = name, False
     if name == "digits":
@@ -420,11 +500,11 @@ def get_dataloaders(
     info = DatasetInfo(name=used, requested=name, classes=list(classes), shape=image_shape,  # type: ignore[arg-type]
                        mean=mean, std=std, fell_back=fell_back, num_train=len(train_set),
                        num_valid=len(valid_set), num_test=len(test_set))
+    settings = dict(seed=seed, num_workers=num_workers, device=device)
     return Loaders(
-        train=_loader(train_set, batch_size, shuffle=True, seed=seed, num_workers=num_workers),
-        valid=_loader(valid_set, batch_size, shuffle=False, seed=seed, num_workers=num_workers)
-        if n_valid else None,
-        test=_loader(test_set, batch_size, shuffle=False, seed=seed, num_workers=num_workers),
+        train=make_loader(train_set, batch_size, shuffle=True, **settings),
+        valid=make_loader(valid_set, batch_size, shuffle=False, **settings) if n_valid else None,
+        test=make_loader(test_set, batch_size, shuffle=False, **settings),
         info=info,
     )
 

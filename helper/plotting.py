@@ -231,12 +231,12 @@ def show_feature_maps(maps: torch.Tensor | np.ndarray, ncols: int = 8, title: st
     return _finish(fig)
 
 
-def show_kernels(weight: torch.Tensor | np.ndarray, ncols: int = 8) -> Figure:
+def show_kernels(weight: torch.Tensor | np.ndarray, ncols: int = 8, title: str | None = None) -> Figure:
     """Convolution kernels from a weight tensor (out, in, kH, kW).
 
     Three input channels: one colour picture per output channel. One input channel: one picture
     per output channel (blue negative, red positive, white zero). Otherwise: a grid with one row per
-    output channel and one column per input channel (``ncols`` is then ignored).
+    output channel and one column per input channel (``ncols`` is then ignored). ``title`` goes above.
     """
     weight = torch.as_tensor(weight).detach().cpu().float()
     if weight.ndim != 4:
@@ -264,6 +264,8 @@ def show_kernels(weight: torch.Tensor | np.ndarray, ncols: int = 8) -> Figure:
                 ax.set_title(f"in {i}", fontsize=7)
             if i == 0:
                 ax.set_ylabel(f"out {o}", fontsize=7)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return _finish(fig)
 

@@ -4,6 +4,7 @@
     repro.deterministic()                  # same algorithms, same results, every run
     with repro.deterministic():            # ... or only inside a block
         ...
+    repro.deterministic(warn_only=True)    # warn, not raise, where an operation has no deterministic kernel
 """
 
 from __future__ import annotations
@@ -48,11 +49,19 @@ class deterministic:  # lower case: used like a function, as torch.set_grad_enab
     this before the first CUDA operation; otherwise it warns. Call it plainly to change the
     setting for the rest of the session, or use ``with deterministic(): ...`` to restore the
     previous setting afterwards.
+
+    Some operations have no deterministic CUDA kernel at all: the backward pass of
+    ``adaptive_avg_pool2d`` is one, so training GoogLeNet with its auxiliary heads
+    (``AdaptiveAvgPool2d((4, 4))``) or the ImageNet-head VGG on a GPU raises in this mode.
+    ``warn_only=True`` keeps everything else deterministic and lets such an operation run its
+    nondeterministic kernel with a warning instead.
     """
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, *, warn_only: bool = False) -> None:
         if not isinstance(enabled, bool):
             raise CourseError(f"enabled must be True or False; got {enabled!r}.")
+        if not isinstance(warn_only, bool):
+            raise CourseError(f"warn_only must be True or False; got {warn_only!r}.")
         self._previous = (
             torch.backends.cudnn.deterministic,
             torch.backends.cudnn.benchmark,
@@ -70,7 +79,7 @@ class deterministic:  # lower case: used like a function, as torch.set_grad_enab
                 )
         torch.backends.cudnn.deterministic = enabled
         torch.backends.cudnn.benchmark = False
-        torch.use_deterministic_algorithms(enabled, warn_only=False)
+        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
 
     def __enter__(self) -> deterministic:
         return self

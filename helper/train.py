@@ -1,26 +1,52 @@
 """The one training loop of the course: ``fit``, plus ``evaluate`` and ``predict``.
 
 Accuracies are fractions in [0, 1]; losses are means per example.
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    history = train.fit(model, loaders.train, loaders.valid, epochs=30, optimizer=optimizer,
+                        schedule=train.one_cycle(0.1), label_smoothing=0.1,
+                        precision="tf32", channels_last=True, checkpoint="build/checkpoints/resnet34.pt")
 """
 
 from __future__ import annotations
 
 import os
+import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
+from torch.optim.lr_scheduler import LRScheduler, OneCycleLR
 from tqdm.auto import tqdm
 
 from helper.errors import CourseError
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Schedule = Callable[[torch.optim.Optimizer, int], LRScheduler]
+
+PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
+
+# Full-mode precision per helper.models.CIFAR_MODELS entry (always with channels_last=True), from
+# `make bench` on one NVIDIA H200 (torch 2.11; images/s on batches already on the GPU, channels-last,
+# TF32 | bf16): VGG-16-BN 41,122 | 30,212; ResNet-34 18,470 | 15,717; NiN 38,799 | 35,483;
+# All-CNN-C 47,747 | 36,404; GoogLeNet 5,343 | 6,455. The residual-56 entry is not measured yet and
+# follows ResNet-34. Re-check on another GPU with `python -m helper.tools bench --grid`.
+FULL_PRECISION: dict[str, str] = {
+    "vgg16_bn": "tf32",
+    "resnet56": "tf32",
+    "resnet34": "tf32",
+    "nin": "tf32",
+    "all_conv": "tf32",
+    "googlenet": "bf16",
+}
 
 
 def default_device() -> torch.device:
@@ -82,46 +108,255 @@ def model_device(model: nn.Module) -> torch.device:
     return parameter.device if parameter is not None else default_device()
 
 
-def _amp_settings(amp: bool, device: torch.device) -> tuple[torch.dtype | None, bool]:
-    """(autocast dtype or None, use a GradScaler). bf16 when the GPU has it, otherwise fp16 + scaler."""
-    if not amp or device.type != "cuda":
-        return None, False
-    if torch.cuda.is_bf16_supported():
-        return torch.bfloat16, False
-    return torch.float16, True
+def one_cycle(max_lr: float, *, pct_start: float = 0.3) -> Schedule:
+    """The one-cycle learning-rate schedule for ``fit(..., schedule=one_cycle(max_lr))``.
+
+    Smith & Topin (2019), "Super-convergence": the rate climbs from ``max_lr / 25`` to ``max_lr``
+    over the first ``pct_start`` of all steps, then anneals (cosine) to ``max_lr / 25e4``; the
+    momentum (Adam's beta1) moves the opposite way between 0.95 and 0.85. ``fit`` builds
+    ``torch.optim.lr_scheduler.OneCycleLR`` with the number of steps it will take and steps it
+    after every batch.
+    """
+    if not max_lr > 0:
+        raise CourseError(f"max_lr must be a positive learning rate; got {max_lr!r}.")
+    if not 0 < pct_start < 1:
+        raise CourseError(f"pct_start must be between 0 and 1 (the warm-up fraction); got {pct_start!r}.")
+
+    def build(optimizer: torch.optim.Optimizer, total_steps: int) -> LRScheduler:
+        return OneCycleLR(optimizer, max_lr=max_lr, total_steps=total_steps, pct_start=pct_start)
+
+    return build
 
 
-def _save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler, scaler,
-                     history: History) -> None:
-    """Write the checkpoint to a temporary file first, then rename it, so a crash never leaves half a file."""
-    state = {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "scaler": scaler.state_dict(),
-        "history": asdict(history),
+class _Numerics(NamedTuple):
+    """How ``precision`` runs on one device: autocast dtype (or None), TF32 math, loss scaling."""
+
+    autocast: torch.dtype | None
+    tf32: bool
+    scaler: bool
+
+
+def _numerics(precision: str, device: torch.device) -> _Numerics:
+    """The settings for ``precision`` on ``device``; off CUDA every precision is plain float32."""
+    if precision not in PRECISIONS:
+        raise CourseError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}; got {precision!r}.")
+    if device.type != "cuda":
+        return _Numerics(None, False, False)
+    if precision == "bf16" and not torch.cuda.is_bf16_supported(including_emulation=False):
+        precision = "fp16"  # GPUs before Ampere: float16, with loss scaling
+    return {
+        "fp32": _Numerics(None, False, False),
+        "tf32": _Numerics(None, True, False),
+        "bf16": _Numerics(torch.bfloat16, False, False),
+        "fp16": _Numerics(torch.float16, False, True),
+    }[precision]
+
+
+def _tf32_switches() -> list[tuple[Any, str, Any, Any]]:
+    """(object, attribute, TF32 value, IEEE float32 value) for cuDNN convolutions and CUDA matmuls."""
+    if hasattr(torch.backends.cudnn, "conv"):  # the fp32_precision settings of torch >= 2.9
+        return [(torch.backends.cudnn.conv, "fp32_precision", "tf32", "ieee"),
+                (torch.backends.cuda.matmul, "fp32_precision", "tf32", "ieee")]
+    return [(torch.backends.cudnn, "allow_tf32", True, False),
+            (torch.backends.cuda.matmul, "allow_tf32", True, False)]
+
+
+@contextmanager
+def _tf32(enabled: bool) -> Iterator[None]:
+    """Float32 convolutions and matrix products in TF32 (``enabled``) or IEEE float32; restored after."""
+    switches = _tf32_switches()
+    previous = [getattr(owner, name) for owner, name, _, _ in switches]
+    for owner, name, on, off in switches:
+        setattr(owner, name, on if enabled else off)
+    try:
+        yield
+    finally:
+        for (owner, name, _, _), value in zip(switches, previous, strict=True):
+            setattr(owner, name, value)
+
+
+def _autocast(numerics: _Numerics) -> AbstractContextManager:
+    """A fresh context for one forward pass: ``torch.autocast`` for bf16/fp16, else nothing."""
+    if numerics.autocast is None:
+        return nullcontext()
+    return torch.autocast("cuda", dtype=numerics.autocast)
+
+
+@dataclass
+class _Run:
+    """Everything one training run needs besides the data."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: LRScheduler | None
+    scaler: torch.amp.GradScaler
+    loss_fn: LossFn
+    device: torch.device
+    numerics: _Numerics
+    memory_format: torch.memory_format
+    generators: list[torch.Generator]  # what decides the train loader's order
+    total_steps: int | None  # of the schedule
+
+
+def _order_generators(loader: object) -> list[torch.Generator]:
+    """The random generators of ``loader`` and its samplers (a DataLoader's ``generator``,
+    ``sampler`` and ``batch_sampler``), each once, in a fixed order."""
+    found: list[torch.Generator] = []
+    pending, seen = [loader], set()
+    while pending:
+        owner = pending.pop(0)
+        if owner is None or id(owner) in seen:
+            continue
+        seen.add(id(owner))
+        generator = getattr(owner, "generator", None)
+        if isinstance(generator, torch.Generator) and all(generator is not g for g in found):
+            found.append(generator)
+        pending += [getattr(owner, "sampler", None), getattr(owner, "batch_sampler", None)]
+    return found
+
+
+def _rng_states() -> dict[str, Any]:
+    """The global random states of torch (CPU and initialised CUDA devices), NumPy and Python."""
+    numpy_state = np.random.get_state(legacy=False)
+    numpy_state["state"]["key"] = numpy_state["state"]["key"].tolist()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
+        "numpy": numpy_state,
+        "python": random.getstate(),
     }
+
+
+def _set_rng_states(states: dict[str, Any]) -> None:
+    torch.set_rng_state(states["torch"])
+    if states["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+    numpy_state = states["numpy"]
+    numpy_state["state"]["key"] = np.array(numpy_state["state"]["key"], dtype=np.uint32)
+    np.random.set_state(numpy_state)
+    random.setstate(states["python"])
+
+
+def _snapshot(value: Any) -> Any:
+    """``value`` with every tensor in it copied to the CPU, so that training can go on meanwhile."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {key: _snapshot(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_snapshot(item) for item in value)
+    return value
+
+
+def _checkpoint_state(run: _Run, history: History) -> dict[str, Any]:
+    """Everything a resumed run needs, copied now: weights, optimizer, schedule, history, random states."""
+    return _snapshot({
+        "model": run.model.state_dict(),
+        "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.scheduler.state_dict() if run.scheduler is not None else None,
+        "total_steps": run.total_steps,
+        "scaler": run.scaler.state_dict(),
+        "history": asdict(history),
+        "rng": _rng_states(),
+        "loader": [generator.get_state() for generator in run.generators],
+    })
+
+
+def _write_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Write to a temporary file first, then rename it, so a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
     torch.save(state, temporary)
     os.replace(temporary, path)
 
 
-def _load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler, scaler,
-                     device: torch.device) -> History:
+class _CheckpointWriter:
+    """Writes each checkpoint in a background thread (a large model takes a fair part of a GPU
+    epoch to write), one at a time, while the next epoch trains."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._thread: threading.Thread | None = None
+        self._error: OSError | None = None
+
+    def write(self, state: dict[str, Any]) -> None:
+        """Start writing ``state`` (see :func:`_checkpoint_state`) once the previous write is done."""
+        self.wait()
+        self._thread = threading.Thread(target=self._write, args=(state,))
+        self._thread.start()
+
+    def _write(self, state: dict[str, Any]) -> None:
+        try:
+            _write_checkpoint(self.path, state)
+        except OSError as error:
+            self._error = error
+
+    def wait(self) -> None:
+        """Return once the last checkpoint is on disk; a sentence if it could not be written."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise CourseError(f"Could not write the checkpoint {self.path} ({error}); "
+                              "free some disk space or pass another checkpoint path.") from error
+
+
+def _load_checkpoint(path: Path, run: _Run) -> History:
+    """Restore ``run``, the random states and the train loader's order; the history so far."""
     try:
-        state = torch.load(path, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None and state["scheduler"] is not None:
-            scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if state["total_steps"] != run.total_steps or len(state["loader"]) != len(run.generators):
+            raise ValueError("another schedule or train loader")
+        run.model.load_state_dict(state["model"])
+        run.optimizer.load_state_dict(state["optimizer"])
+        if run.scheduler is not None:
+            run.scheduler.load_state_dict(state["scheduler"])
+        run.scaler.load_state_dict(state["scaler"])
         history = History(**state["history"])
+        for generator, generator_state in zip(run.generators, state["loader"], strict=True):
+            generator.set_state(generator_state)
+        _set_rng_states(state["rng"])
     except (RuntimeError, KeyError, TypeError, ValueError, EOFError) as error:
-        raise CourseError(f"The checkpoint {path} does not fit this model and optimizer; "
+        raise CourseError(f"The checkpoint {path} does not fit this model, optimizer, schedule and loader; "
                           "delete it or pass another checkpoint path.") from error
     history.interrupted = False
     return history
+
+
+def _steps_per_epoch(loader: Iterable, max_steps: int | None) -> int | None:
+    """Batches per epoch: ``len(loader)`` capped at ``max_steps`` (None when neither is known)."""
+    try:
+        steps = len(loader)  # type: ignore[arg-type]
+    except TypeError:
+        return max_steps
+    return steps if max_steps is None else min(steps, max_steps)
+
+
+def _schedule_steps(loader: Iterable, max_steps: int | None) -> int:
+    """Steps per epoch for a schedule; a sentence when they cannot be known."""
+    steps = _steps_per_epoch(loader, max_steps)
+    if not steps:
+        raise CourseError("The schedule needs the number of steps: use a training loader with a length "
+                          "and at least one batch, or pass max_steps_per_epoch.")
+    return steps
+
+
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _check_fit_arguments(epochs: int, loss_fn: LossFn | None, label_smoothing: float,
+                         max_steps: int | None) -> None:
+    if not _positive_int(epochs):
+        raise CourseError(f"epochs must be a positive integer; got {epochs!r}.")
+    if not 0.0 <= label_smoothing < 1.0:
+        raise CourseError(f"label_smoothing must be in [0, 1); got {label_smoothing!r}.")
+    if loss_fn is not None and label_smoothing:
+        raise CourseError("Pass label_smoothing only with the default loss; with your own loss_fn, "
+                          "build the smoothing into it.")
+    if max_steps is not None and not _positive_int(max_steps):
+        raise CourseError(f"max_steps_per_epoch must be None or a positive integer; got {max_steps!r}.")
 
 
 def fit(
@@ -131,10 +366,11 @@ def fit(
     *,
     epochs: int,
     optimizer: torch.optim.Optimizer,
+    schedule: Schedule | None = None,
+    label_smoothing: float = 0.0,
     loss_fn: LossFn | None = None,
-    scheduler=None,
     device: torch.device | str | None = None,
-    amp: bool = False,
+    precision: str = "fp32",
     channels_last: bool = False,
     checkpoint: str | Path | None = None,
     max_steps_per_epoch: int | None = None,
@@ -143,115 +379,133 @@ def fit(
 ) -> History:
     """Train ``model`` for ``epochs`` epochs and return its :class:`History`.
 
-    - ``loss_fn`` defaults to cross-entropy. A model that returns a tuple in training mode
-      (GoogLeNet's ``(logits, aux1, aux2)``) is trained with :func:`auxiliary_loss`; accuracy
-      always comes from the main logits.
-    - ``scheduler`` is stepped after every batch, so build it per step, e.g.
-      ``OneCycleLR(optimizer, max_lr, epochs=epochs, steps_per_epoch=len(train_loader))``.
+    - ``schedule``: the learning-rate schedule, a function ``(optimizer, total_steps) -> scheduler``
+      such as :func:`one_cycle`; ``fit`` counts the steps (``epochs`` x batches per epoch, capped at
+      ``max_steps_per_epoch``) and steps the scheduler after every batch. None keeps the rate fixed.
+    - ``label_smoothing``: for the default loss, cross-entropy against targets that put
+      ``1 - label_smoothing`` on the true class (Szegedy et al. 2016, "Rethinking the Inception
+      architecture"). ``loss_fn`` replaces that loss; the validation loss uses the same loss. A model
+      that returns a tuple in training mode (GoogLeNet's ``(logits, aux1, aux2)``) is trained with
+      :func:`auxiliary_loss`; accuracy always comes from the main logits.
     - ``device`` defaults to :func:`default_device`; the model is moved there.
-    - ``amp`` (CUDA only, ignored elsewhere): mixed precision with ``torch.autocast``; bfloat16
-      where the GPU supports it (same range as float32, so no loss scaling is needed), otherwise
-      float16 with a ``GradScaler`` that keeps small gradients from underflowing.
+    - ``precision`` (CUDA only; elsewhere everything runs in float32): "fp32" (IEEE float32), "tf32"
+      (float32 tensors, TensorFloat-32 tensor-core math in convolutions and matrix products), "bf16"
+      (``torch.autocast`` to bfloat16; float16 with loss scaling on GPUs without bfloat16) or
+      "fp16" (autocast to float16 with a ``GradScaler``). :data:`FULL_PRECISION` holds the
+      measured fastest choice per course model. Validation runs under the same precision and layout.
     - ``channels_last`` (CUDA only): NHWC memory layout, which tensor-core convolutions prefer.
-    - ``checkpoint``: a file written after every epoch (model, optimizer, scheduler, history);
-      calling ``fit`` again with the same file resumes after the last finished epoch (the data
-      order of the resumed epochs differs from an uninterrupted run).
+    - ``checkpoint``: a file written after every epoch (model, optimizer, schedule, history, the
+      random states and the train loader's shuffling state). Calling ``fit`` again with the same
+      file, after re-creating the model, optimizer and loaders as before, resumes after the last
+      finished epoch and continues exactly as an uninterrupted run would (same data order, same
+      augmentation, same weights; with ``num_workers=0``).
     - ``max_steps_per_epoch``: stop each epoch after that many batches (quick demos).
     - ``live_plot``: redraw the training curves after every epoch in a notebook.
     - Ctrl-C (Kernel > Interrupt) stops cleanly and returns the history so far.
     """
-    loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
+    _check_fit_arguments(epochs, loss_fn, label_smoothing, max_steps_per_epoch)
     device = torch.device(device) if device is not None else default_device()
-    autocast_dtype, use_scaler = _amp_settings(amp, device)
+    numerics = _numerics(precision, device)
     memory_format = torch.channels_last if channels_last and device.type == "cuda" else torch.preserve_format
     model.to(device=device, memory_format=memory_format)
-    scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
-    autocast = (lambda: torch.autocast("cuda", dtype=autocast_dtype)) if autocast_dtype else nullcontext
+    total_steps, scheduler = None, None
+    if schedule is not None:
+        total_steps = epochs * _schedule_steps(train_loader, max_steps_per_epoch)
+        scheduler = schedule(optimizer, total_steps)
+    run = _Run(model, optimizer, scheduler, torch.amp.GradScaler("cuda", enabled=numerics.scaler),
+               loss_fn if loss_fn is not None else nn.CrossEntropyLoss(label_smoothing=label_smoothing),
+               device, numerics, memory_format, _order_generators(train_loader), total_steps)
 
     history = History()
     path = Path(checkpoint) if checkpoint is not None else None
     if path is not None and path.exists():
-        history = _load_checkpoint(path, model, optimizer, scheduler, scaler, device)
+        history = _load_checkpoint(path, run)
         print(f"Resuming from {path.name} after epoch {history.epochs} of {epochs}.")
+    writer = _CheckpointWriter(path) if path is not None else None
     plot = None
     if live_plot:
         from helper.plotting import LivePlot
 
         plot = LivePlot()
-
     epoch_bar = tqdm(range(history.epochs, epochs), desc="epochs", disable=not progress,
                      initial=history.epochs, total=epochs)
-    step_losses: list[torch.Tensor] = []  # this epoch's losses, still on the device
     try:
-        for _ in epoch_bar:
-            start = time.perf_counter()
-            model.train()
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), device=device, dtype=torch.long)
-            seen = 0
-            try:
-                total = len(train_loader)  # type: ignore[arg-type]
-            except TypeError:
-                total = None
-            if max_steps_per_epoch is not None:
-                total = min(total, max_steps_per_epoch) if total is not None else max_steps_per_epoch
-            refresh_every = max(10, (total or 100) // 10)  # postfix updates need a device sync
-            steps = max_steps_per_epoch
-            batches = train_loader if steps is None else islice(train_loader, steps)
-            batch_bar = tqdm(batches, total=total, desc="batches", leave=False, disable=not progress)
-            for step, (inputs, targets) in enumerate(batch_bar):
-                inputs = inputs.to(device, non_blocking=True, memory_format=memory_format)
-                targets = targets.to(device, non_blocking=True)
-                with autocast():
-                    outputs = model(inputs)
-                    if isinstance(outputs, (tuple, list)):
-                        loss = auxiliary_loss(outputs, targets, loss_fn)
-                        logits = outputs[0]
-                    else:
-                        loss = loss_fn(outputs, targets)
-                        logits = outputs
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-                if scheduler is not None:
-                    scheduler.step()
-                # Accumulate on the device; one synchronisation per epoch (and per progress refresh).
-                batch_loss = loss.detach().float()
-                step_losses.append(batch_loss)
-                loss_sum += batch_loss * len(targets)
-                correct += (logits.detach().argmax(1) == targets).sum()
-                seen += len(targets)
-                if progress and (step + 1) % refresh_every == 0:
-                    batch_bar.set_postfix(loss=f"{batch_loss.item():.3f}", acc=f"{correct.item() / seen:.3f}",
-                                          refresh=False)
-            batch_bar.close()
-            if seen == 0:
-                break  # an empty epoch means the loader is exhausted
-            history.iteration_loss += torch.stack(step_losses).tolist()
-            step_losses = []
-            history.train_loss.append(loss_sum.item() / seen)
-            history.train_accuracy.append(correct.item() / seen)
-            if valid_loader is not None:
-                result = evaluate(model, valid_loader, loss_fn=loss_fn, device=device)
-                history.valid_loss.append(result.loss)
-                history.valid_accuracy.append(result.accuracy)
-            history.epoch_seconds.append(time.perf_counter() - start)
-            epoch_bar.set_postfix(_postfix(history))
-            if path is not None:
-                _save_checkpoint(path, model, optimizer, scheduler, scaler, history)
-            if plot is not None:
-                plot.update(history)
+        with _tf32(numerics.tf32) if device.type == "cuda" else nullcontext():
+            for _ in epoch_bar:
+                start = time.perf_counter()
+                if not _train_epoch(run, train_loader, max_steps_per_epoch, history, progress):
+                    break  # an empty epoch means the loader is exhausted
+                if valid_loader is not None:
+                    result = evaluate(model, valid_loader, loss_fn=run.loss_fn, device=device,
+                                      precision=precision, channels_last=channels_last)
+                    history.valid_loss.append(result.loss)
+                    history.valid_accuracy.append(result.accuracy)
+                history.epoch_seconds.append(time.perf_counter() - start)
+                epoch_bar.set_postfix(_postfix(history))
+                if writer is not None:
+                    writer.write(_checkpoint_state(run, history))
+                if plot is not None:
+                    plot.update(history)
     except KeyboardInterrupt:
-        if step_losses:  # the steps of the unfinished epoch did happen
-            history.iteration_loss += torch.stack(step_losses).tolist()
         history.interrupted = True
         print(f"Training interrupted after {history.epochs} finished epoch(s); returning the history so far.")
     finally:
         epoch_bar.close()
         if plot is not None:
             plot.close()
+        if writer is not None:
+            writer.wait()
     return history
+
+
+def _train_epoch(run: _Run, loader: Iterable, max_steps: int | None, history: History, progress: bool) -> int:
+    """One pass over ``loader`` (at most ``max_steps`` batches); the number of examples seen.
+
+    Appends every step's loss, and when the pass is complete the epoch's mean loss and accuracy, to
+    ``history``. Losses and counts stay on the device until the end of the epoch (or the progress
+    bar's refresh, every tenth of the epoch), so the steps run without waiting for the GPU.
+    """
+    run.model.train()
+    total = _steps_per_epoch(loader, max_steps)
+    refresh_every = max(10, (total or 100) // 10)
+    batches = loader if max_steps is None else islice(loader, max_steps)
+    batch_bar = tqdm(batches, total=total, desc="batches", leave=False, disable=not progress)
+    step_losses: list[torch.Tensor] = []
+    loss_sum = torch.zeros((), device=run.device)
+    correct = torch.zeros((), device=run.device, dtype=torch.long)
+    seen = 0
+    try:
+        for step, (inputs, targets) in enumerate(batch_bar, start=1):
+            inputs = inputs.to(run.device, non_blocking=True, memory_format=run.memory_format)
+            targets = targets.to(run.device, non_blocking=True)
+            with _autocast(run.numerics):
+                outputs = run.model(inputs)
+                if isinstance(outputs, (tuple, list)):
+                    loss, logits = auxiliary_loss(outputs, targets, run.loss_fn), outputs[0]
+                else:
+                    loss, logits = run.loss_fn(outputs, targets), outputs
+            run.optimizer.zero_grad(set_to_none=True)
+            run.scaler.scale(loss).backward()
+            run.scaler.step(run.optimizer)
+            run.scaler.update()
+            if run.scheduler is not None:
+                run.scheduler.step()
+            batch_loss = loss.detach().float()
+            step_losses.append(batch_loss)
+            loss_sum += batch_loss * len(targets)
+            correct += (logits.detach().argmax(1) == targets).sum()
+            seen += len(targets)
+            if progress and step % refresh_every == 0:
+                batch_bar.set_postfix(loss=f"{batch_loss.item():.3f}", acc=f"{correct.item() / seen:.3f}",
+                                      refresh=False)
+    finally:  # the steps of an interrupted epoch did happen
+        batch_bar.close()
+        if step_losses:
+            history.iteration_loss += torch.stack(step_losses).tolist()
+    if seen:
+        history.train_loss.append(loss_sum.item() / seen)
+        history.train_accuracy.append(correct.item() / seen)
+    return seen
 
 
 def _postfix(history: History) -> dict[str, str]:
@@ -261,21 +515,25 @@ def _postfix(history: History) -> dict[str, str]:
     return postfix
 
 
-def _eval_batches(model: nn.Module, loader: Iterable, device: torch.device
-                  ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """(main logits, targets) on ``device`` for each batch, in eval and inference mode.
+def _eval_batches(model: nn.Module, loader: Iterable, device: torch.device, precision: str,
+                  channels_last: bool) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(main logits in float32, targets) on ``device`` for each batch, in eval and inference mode,
+    under ``precision`` and ``channels_last`` as :func:`fit` applies them.
 
     The model's train/eval flag is restored when the loop ends.
     """
+    numerics = _numerics(precision, device)
+    memory_format = torch.channels_last if channels_last and device.type == "cuda" else torch.preserve_format
     was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), _tf32(numerics.tf32) if device.type == "cuda" else nullcontext():
             for inputs, targets in loader:
-                logits = model(inputs.to(device, non_blocking=True))
+                with _autocast(numerics):
+                    logits = model(inputs.to(device, non_blocking=True, memory_format=memory_format))
                 if isinstance(logits, (tuple, list)):
                     logits = logits[0]
-                yield logits, targets.to(device, non_blocking=True)
+                yield logits.float(), targets.to(device, non_blocking=True)
     finally:
         model.train(was_training)
 
@@ -286,17 +544,20 @@ def evaluate(
     *,
     loss_fn: LossFn | None = None,
     device: torch.device | str | None = None,
+    precision: str = "fp32",
+    channels_last: bool = False,
 ) -> Evaluation:
     """Mean loss and accuracy of ``model`` on ``loader`` in eval mode (the train/eval flag is restored).
 
-    ``device`` defaults to the device the model's parameters are on.
+    ``device`` defaults to the device the model's parameters are on; ``precision`` and
+    ``channels_last`` mean what they mean for :func:`fit` (pass the same ones).
     """
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     device = torch.device(device) if device is not None else model_device(model)
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen = 0
-    for logits, targets in _eval_batches(model, loader, device):
+    for logits, targets in _eval_batches(model, loader, device, precision, channels_last):
         loss_sum += loss_fn(logits, targets).float() * len(targets)
         correct += (logits.argmax(1) == targets).sum()
         seen += len(targets)
@@ -305,15 +566,16 @@ def evaluate(
     return Evaluation(loss_sum.item() / seen, correct.item() / seen)
 
 
-def predict(model: nn.Module, loader: Iterable, *, device: torch.device | str | None = None
-            ) -> tuple[torch.Tensor, torch.Tensor]:
+def predict(model: nn.Module, loader: Iterable, *, device: torch.device | str | None = None,
+            precision: str = "fp32", channels_last: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Predicted classes and true targets for every item of ``loader``, as CPU tensors.
 
-    ``device`` defaults to the device the model's parameters are on; the train/eval flag is restored.
+    ``device`` defaults to the device the model's parameters are on; ``precision`` and
+    ``channels_last`` as for :func:`fit`. The train/eval flag is restored.
     """
     device = torch.device(device) if device is not None else model_device(model)
     predictions, targets = [], []
-    for logits, batch_targets in _eval_batches(model, loader, device):
+    for logits, batch_targets in _eval_batches(model, loader, device, precision, channels_last):
         predictions.append(logits.argmax(1).cpu())
         targets.append(batch_targets.cpu())
     if not predictions:

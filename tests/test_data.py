@@ -238,7 +238,10 @@ def crop_offsets_and_flips(loader) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     return centre[:, 0] // 8 - 16, dx, flipped
 
 
-@pytest.mark.parametrize("device", [None, "cpu"])
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.mark.parametrize("device", [None, "cpu", pytest.param("cuda", marks=CUDA)])
 def test_crops_and_flips_are_uniform_on_both_paths(device):
     dataset = data.TensorImages(coordinate_images(3600), torch.zeros(3600, dtype=torch.long), (0.0,) * 3,
                                 (1.0,) * 3, augment=True, pad=4, flip=True)
@@ -281,6 +284,17 @@ def test_device_loaders_are_seeded():
     first, again, other = epoch(3), epoch(3), epoch(4)
     assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
     assert not all(torch.equal(a, b) for a, b in zip(first, other, strict=True))
+
+
+@CUDA
+def test_a_device_loader_on_the_gpu_never_waits_for_it():
+    loaders = data.get_dataloaders("digits", 64, subset=500, shape=(3, 16, 16), augment=True, device="cuda")
+    torch.cuda.set_sync_debug_mode("error")  # any operation that waits for the GPU raises
+    try:
+        batches = [x for x, _ in loaders.train]
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert batches[0].device.type == "cuda" and len(batches) == len(loaders.train)
 
 
 def test_data_device_is_the_gpu_in_full_mode_only(monkeypatch):

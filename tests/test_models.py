@@ -17,10 +17,11 @@ from helper.models import (
     CIFAR_MODELS,
     BasicBlock,
     Bottleneck,
-    ResidualBlock,
+    ZeroPadShortcut,
     all_conv,
     googlenet,
     nin,
+    projection,
     resnet,
     small_resnet,
     vgg,
@@ -82,6 +83,17 @@ def test_vgg_cifar_head():
     linears = [(m.in_features, m.out_features) for m in model.classifier if isinstance(m, nn.Linear)]
     assert linears == [(512, 512), (512, 512), (512, 10)]
     assert sum(isinstance(m, nn.Dropout) for m in model.classifier) == 2
+
+
+def test_vgg_width_divisor_keeps_depth_and_head():
+    narrow = vgg("D", input_size=32, num_classes=10, batch_norm=True, width_divisor=8)
+    widths = [m.out_channels for m in narrow.features if isinstance(m, nn.Conv2d)]
+    assert widths == [8, 8, 16, 16, 32, 32, 32, 64, 64, 64, 64, 64, 64]  # Table 1, column D, divided by 8
+    linears = [(m.in_features, m.out_features) for m in narrow.classifier if isinstance(m, nn.Linear)]
+    assert linears == [(64, 512), (512, 512), (512, 10)]  # the hidden layers keep their width
+    assert narrow(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    cifar = {"input_size": 32, "num_classes": 10, "batch_norm": True}
+    assert count_parameters(vgg("D", **cifar, width_divisor=1)) == count_parameters(vgg("D", **cifar))
 
 
 # ------------------------------------------------------------------------------------------ ResNet
@@ -152,19 +164,44 @@ def test_resnet_cifar_stem_keeps_resolution():
     assert features.shape == (1, 512, 4, 4)
 
 
-def test_residual_block_shortcut_kinds():
-    assert ResidualBlock(16, 16).shortcut_kind == "identity"
-    assert ResidualBlock(16, 32).shortcut_kind == "projection"
-    assert ResidualBlock(16, 16, stride=2).shortcut_kind == "projection"
-    assert ResidualBlock(16, 32, stride=2, shortcut=False).shortcut_kind == "none"
-    assert ResidualBlock(16, 32, stride=2)(torch.randn(2, 16, 8, 8)).shape == (2, 32, 4, 4)
+def test_resnet_width_divisor_keeps_the_layout():
+    narrow = resnet(34, stem="cifar", num_classes=10, width_divisor=4)
+    stages = (narrow.layer1, narrow.layer2, narrow.layer3, narrow.layer4)
+    assert [len(stage) for stage in stages] == PAPER_BLOCKS[34]
+    assert [stage[0].conv2.out_channels for stage in stages] == [16, 32, 64, 128]
+    assert narrow(torch.randn(2, 3, 16, 16)).shape == (2, 10)
+    assert count_parameters(on_meta(resnet, 34, width_divisor=1)) == TORCHVISION_RESNET[34]
+
+
+def test_zero_pad_shortcut_is_option_a():
+    x = torch.randn(2, 16, 8, 8)
+    out = ZeroPadShortcut(16, 32, stride=2)(x)
+    assert out.shape == (2, 32, 4, 4) and count_parameters(ZeroPadShortcut(16, 32, 2)) == 0
+    assert torch.equal(out[:, :16], x[:, :, ::2, ::2]) and not out[:, 16:].any()
+
+
+def test_basic_block_shortcuts_and_plain_switch():
+    x = torch.randn(2, 16, 8, 8)
+    assert BasicBlock(16, 16)(x).shape == (2, 16, 8, 8)
+    assert BasicBlock(16, 32, 2, projection(16, 32, 2))(x).shape == (2, 32, 4, 4)
+    assert BasicBlock(16, 32, 2, ZeroPadShortcut(16, 32, 2))(x).shape == (2, 32, 4, 4)
+    assert BasicBlock(16, 32, 2, residual=False)(x).shape == (2, 32, 4, 4)
+    with pytest.raises(CourseError):
+        BasicBlock(16, 32, 2, projection(16, 32, 2), residual=False)
 
 
 def test_zero_initialised_residual_block_is_the_identity_on_relu_outputs():
-    block = ResidualBlock(8, 8, zero_init_residual=True)
-    x = torch.relu(torch.randn(4, 8, 6, 6))
-    assert torch.equal(block(x), x)
-    assert not torch.equal(ResidualBlock(8, 8)(x), x)
+    block = small_resnet(1, zero_init_residual=True).stages[0][0]  # 16 -> 16 channels, identity shortcut
+    x = torch.relu(torch.randn(4, 16, 6, 6))
+    assert block.downsample is None and torch.equal(block(x), x)
+    assert not torch.equal(small_resnet(1).stages[0][0](x), x)
+
+
+def shortcut_kinds(model: nn.Module) -> list[str]:
+    """Per block: "none" (plain), "identity", or the class name of its shape-changing shortcut."""
+    blocks = [b for b in model.modules() if isinstance(b, BasicBlock)]
+    return ["none" if not b.residual else "identity" if b.downsample is None else type(b.downsample).__name__
+            for b in blocks]
 
 
 def test_small_resnet_residual_and_plain_twins():
@@ -174,13 +211,19 @@ def test_small_resnet_residual_and_plain_twins():
         m for m in residual.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)
     ]
     assert len(weight_layers) == 20  # ResNet-20 of He et al. Section 4.2
-    kinds = [b.shortcut_kind for b in residual.modules() if isinstance(b, ResidualBlock)]
-    assert kinds == ["identity"] * 3 + (["projection"] + ["identity"] * 2) * 2
-    assert {b.shortcut_kind for b in plain.modules() if isinstance(b, ResidualBlock)} == {"none"}
+    assert shortcut_kinds(residual) == ["identity"] * 3 + (["Sequential"] + ["identity"] * 2) * 2
+    assert set(shortcut_kinds(plain)) == {"none"}
     # the plain twin lacks exactly the two projection shortcuts (1x1 conv + batch norm each)
     assert count_parameters(residual) - count_parameters(plain) == (16 * 32 + 2 * 32) + (32 * 64 + 2 * 64)
     grey = small_resnet([1, 2], in_channels=1, widths=(8, 16))
     assert grey(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_small_resnet_option_a_has_the_parameters_of_its_plain_twin():
+    option_a = small_resnet(9, shortcut_option="A")
+    assert shortcut_kinds(option_a) == ["identity"] * 9 + (["ZeroPadShortcut"] + ["identity"] * 8) * 2
+    assert count_parameters(option_a) == count_parameters(small_resnet(9, residual=False))
+    assert option_a(torch.randn(2, 3, 32, 32)).shape == (2, 10)
 
 
 # --------------------------------------------------------------------------------------------- NiN
@@ -370,6 +413,10 @@ def test_imagenet_models_train_at_224(name):
         lambda: all_conv("D"),
         lambda: all_conv("C", "pool"),
         lambda: small_resnet([1, 1]),
+        lambda: small_resnet(3, shortcut_option="C"),
+        lambda: vgg("D", width_divisor=3),
+        lambda: resnet(34, width_divisor=128),
+        lambda: ZeroPadShortcut(32, 16, 2),
     ],
 )
 def test_bad_arguments_raise_one_sentence(build):

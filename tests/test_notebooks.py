@@ -110,6 +110,22 @@ def test_exercises_in_nbgrader_format(path):
         grade_id = nbgrader_meta(cell)["grade_id"]
         assert exercise_of(grade_id) in solved, f"{path.name}: {grade_id} has no solution cell"
     for cell in solution_cells(nb):
-        if cell.cell_type == "code":
-            assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source, \
-                f"{path.name}: {nbgrader_meta(cell)['grade_id']} should wrap its code in BEGIN/END SOLUTION"
+        what = "code" if cell.cell_type == "code" else "answer"
+        assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source, \
+            f"{path.name}: {nbgrader_meta(cell)['grade_id']} should wrap its {what} in BEGIN/END SOLUTION"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS)
+def test_every_exercise_has_a_solution_or_an_answer_key(path):
+    """Each "**Exercise N" of the text has nbgrader cells: a solution to check, or (for an open question) a
+    markdown answer cell (grade_id "exN-answer", nbgrader's manually graded answer with 0 points) that
+    the student copy replaces with "YOUR ANSWER HERE"."""
+    nb = load(path)
+    announced = {f"ex{n}" for c in nb.cells if c.cell_type == "markdown"
+                 for n in re.findall(r"\*\*Exercise (\d+)", c.source)}
+    keyed = {exercise_of(nbgrader_meta(c)["grade_id"]) for c in solution_cells(nb)}
+    assert announced <= keyed, (
+        f"{path.name}: exercises {sorted(announced - keyed)} have neither a solution cell nor an answer key; "
+        "give an open exercise a markdown cell with nbgrader metadata {\"grade\": true, \"solution\": true, "
+        '"locked": false, "points": 0, "grade_id": "exN-answer", "schema_version": 3} and its answer between '
+        "### BEGIN SOLUTION and ### END SOLUTION")

@@ -1,4 +1,4 @@
-"""helper.repro: seeding repeats every generator, deterministic mode sets and restores PyTorch's flags."""
+"""helper.repro: set_seed repeats all generators; deterministic (strict or warn-only) sets, restores flags."""
 
 import os
 import random
@@ -108,3 +108,31 @@ def test_deterministic_does_not_warn_when_cuda_is_fresh_or_variable_is_set(monke
 def test_deterministic_rejects_non_bool():
     with pytest.raises(CourseError, match="enabled must be True or False; got 'yes'."):
         repro.deterministic("yes")
+
+
+def unpool_once() -> torch.Tensor:
+    """MaxUnpool2d, an operation without a deterministic implementation (on the CPU too)."""
+    pooled, indices = torch.nn.MaxPool2d(2, return_indices=True)(torch.arange(16.0).view(1, 1, 4, 4))
+    return torch.nn.MaxUnpool2d(2)(pooled, indices)
+
+
+def test_deterministic_raises_where_no_deterministic_kernel_exists():
+    with repro.deterministic(), pytest.raises(RuntimeError, match="does not have a deterministic"):
+        unpool_once()
+
+
+def test_deterministic_warn_only_warns_instead_and_keeps_the_rest():
+    torch.backends.cudnn.benchmark = True
+    with repro.deterministic(warn_only=True):
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.is_deterministic_algorithms_warn_only_enabled()
+        assert torch.backends.cudnn.deterministic is True and torch.backends.cudnn.benchmark is False
+        with pytest.warns(UserWarning, match="does not have a deterministic implementation"):
+            unpool_once()
+    assert not torch.is_deterministic_algorithms_warn_only_enabled()
+    assert torch.backends.cudnn.benchmark is True
+
+
+def test_deterministic_rejects_non_bool_warn_only():
+    with pytest.raises(CourseError, match="warn_only must be True or False; got 1."):
+        repro.deterministic(warn_only=1)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import copy
+import random
+import shutil
 
 import matplotlib
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from helper import data, report, train
+from helper import data, models, report, repro, train
 from helper.errors import CourseError
 
 matplotlib.use("Agg")
@@ -74,7 +77,7 @@ def test_fit_learns_and_fills_the_history():
 def test_fit_without_validation_and_with_cpu_only_options(capsys):
     model = tiny_model()
     history = train.fit(model, toy_batches(3), None, epochs=1, optimizer=sgd(model), device="cpu",
-                        amp=True, channels_last=True, live_plot=True, progress=False)
+                        precision="bf16", channels_last=True, live_plot=True, progress=False)
     assert history.epochs == 1 and history.valid_loss == [] and history.valid_accuracy == []
 
 
@@ -103,15 +106,51 @@ def test_fit_uses_auxiliary_loss_for_tuple_outputs():
     assert history.valid_loss[-1] < 1.0 and main_only < 1.0  # validation uses the main logits
 
 
-def test_max_steps_per_epoch_and_scheduler_steps_per_batch():
+def test_max_steps_per_epoch_and_the_schedule_steps_per_batch():
     model = tiny_model()
     optimizer = sgd(model)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 / (1 + step))
-    history = train.fit(model, toy_batches(10), None, epochs=3, optimizer=optimizer, scheduler=scheduler,
+    built = {}
+
+    def schedule(optimizer, total_steps):
+        built["total_steps"] = total_steps
+        built["scheduler"] = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 / (1 + step))
+        return built["scheduler"]
+
+    history = train.fit(model, toy_batches(10), None, epochs=3, optimizer=optimizer, schedule=schedule,
                         max_steps_per_epoch=4, progress=False, device="cpu")
     assert len(history.iteration_loss) == 12
-    assert scheduler.last_epoch == 12
+    assert built["total_steps"] == 12 and built["scheduler"].last_epoch == 12
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 / 13)
+
+
+def pasted_recipe(model: nn.Module, batches, epochs: int, optimizer, max_lr: float, smoothing: float) -> None:
+    """What notebooks 07-13 pasted before ``fit`` owned the recipe: OneCycleLR per epoch and step."""
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, epochs=epochs,
+                                                    steps_per_epoch=len(batches))
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=smoothing)
+    for _ in range(epochs):
+        for x, y in batches:
+            loss = loss_fn(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+
+
+@pytest.mark.parametrize("optimizer_name", ["sgd_nesterov", "adamw"])
+def test_one_cycle_and_label_smoothing_match_the_pasted_recipe(optimizer_name):
+    def make_optimizer(model):
+        if optimizer_name == "adamw":
+            return torch.optim.AdamW(model.parameters(), lr=0.01, weight_decay=0.05)
+        return torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
+
+    batches = toy_batches(5)
+    expected, model = tiny_model(), tiny_model()
+    pasted_recipe(expected, batches, 3, make_optimizer(expected), max_lr=0.1, smoothing=0.1)
+    train.fit(model, batches, None, epochs=3, optimizer=make_optimizer(model), schedule=train.one_cycle(0.1),
+              label_smoothing=0.1, progress=False, device="cpu")
+    for got, want in zip(model.state_dict().values(), expected.state_dict().values(), strict=True):
+        assert torch.equal(got, want)
 
 
 def test_checkpoint_resumes_after_the_last_finished_epoch(tmp_path, capsys):
@@ -142,6 +181,148 @@ def test_checkpoint_of_another_model_is_refused(tmp_path):
     with pytest.raises(CourseError, match="does not fit"):
         train.fit(other, toy_batches(2), None, epochs=2, optimizer=sgd(other), checkpoint=path,
                   progress=False, device="cpu")
+
+
+def resumable_run(epochs: int, checkpoint, device: str | None, disturb: bool = False
+                  ) -> tuple[nn.Module, train.History]:
+    """A notebook's training cell in a fresh process: seed, shuffled + augmented loaders (on the CPU or
+    kept on ``device``), dropout, schedule. ``disturb`` draws extra random numbers first, as other
+    cells of a resumed notebook might.
+    """
+    repro.set_seed(0)
+    loaders = data.get_dataloaders("digits", 32, subset=200, shape=(1, 8, 8), augment=True, seed=0,
+                                   device=device)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 10))
+    if disturb:
+        torch.rand(7)
+        np.random.rand(3)
+        random.random()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
+    history = train.fit(model, loaders.train, loaders.valid, epochs=epochs, optimizer=optimizer,
+                        schedule=train.one_cycle(0.05), label_smoothing=0.1, checkpoint=checkpoint,
+                        progress=False, device=device or "cpu")
+    return model, history
+
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.mark.parametrize("device", [None, "cpu", pytest.param("cuda", marks=CUDA)])
+def test_a_resumed_run_continues_exactly_like_an_uninterrupted_one(tmp_path, capsys, monkeypatch, device):
+    straight, straight_history = resumable_run(3, None, device)
+    after_straight = (torch.rand(3), np.random.rand(3), random.random())
+    write = train._write_checkpoint
+
+    def write_and_keep_epoch_1(path, state):  # the file as a disconnect after epoch 1 leaves it
+        write(path, state)
+        if len(state["history"]["train_loss"]) == 1:
+            shutil.copy(path, tmp_path / "epoch1.pt")
+
+    monkeypatch.setattr(train, "_write_checkpoint", write_and_keep_epoch_1)
+    resumable_run(3, tmp_path / "run.pt", device)
+    resumed, resumed_history = resumable_run(3, tmp_path / "epoch1.pt", device, disturb=True)
+    assert "Resuming from epoch1.pt after epoch 1 of 3" in capsys.readouterr().out
+    for got, want in zip(resumed.state_dict().values(), straight.state_dict().values(), strict=True):
+        assert torch.equal(got, want)
+    for name in ("iteration_loss", "train_loss", "train_accuracy", "valid_loss", "valid_accuracy"):
+        assert getattr(resumed_history, name) == getattr(straight_history, name), name
+    after_resumed = (torch.rand(3), np.random.rand(3), random.random())
+    assert torch.equal(after_resumed[0], after_straight[0])
+    assert after_resumed[1].tolist() == after_straight[1].tolist() and after_resumed[2] == after_straight[2]
+
+
+def test_a_checkpoint_for_another_schedule_length_is_refused(tmp_path):
+    path = tmp_path / "tiny.pt"
+    model = tiny_model()
+    train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), schedule=train.one_cycle(0.1),
+              checkpoint=path, progress=False, device="cpu")
+    with pytest.raises(CourseError, match="does not fit"):
+        train.fit(model, toy_batches(2), None, epochs=3, optimizer=sgd(model), schedule=train.one_cycle(0.1),
+                  checkpoint=path, progress=False, device="cpu")
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (dict(precision="fp8"), "precision must be one of"),
+    (dict(label_smoothing=1.0), "label_smoothing must be in"),
+    (dict(label_smoothing=0.1, loss_fn=nn.CrossEntropyLoss()), "only with the default loss"),
+    (dict(epochs=0), "epochs must be a positive integer"),
+    (dict(max_steps_per_epoch=0), "max_steps_per_epoch must be None or a positive integer"),
+    (dict(schedule=train.one_cycle(0.1), train_loader=iter(toy_batches(2))), "needs the number of steps"),
+])
+def test_bad_fit_arguments_raise_one_sentence(arguments, message):
+    model = tiny_model()
+    call = dict(train_loader=toy_batches(2), epochs=1, optimizer=sgd(model), progress=False, device="cpu")
+    call.update(arguments)
+    with pytest.raises(CourseError, match=message):
+        train.fit(model, call.pop("train_loader"), None, **call)
+
+
+@pytest.mark.parametrize(("max_lr", "pct_start"), [(0.0, 0.3), (0.1, 1.0)])
+def test_bad_one_cycle_arguments_raise_one_sentence(max_lr, pct_start):
+    with pytest.raises(CourseError, match="must be"):
+        train.one_cycle(max_lr, pct_start=pct_start)
+
+
+@pytest.mark.parametrize(("precision", "bf16_supported", "expected"), [
+    ("fp32", True, (None, False, False)),
+    ("tf32", True, (None, True, False)),
+    ("bf16", True, (torch.bfloat16, False, False)),
+    ("bf16", False, (torch.float16, False, True)),
+    ("fp16", True, (torch.float16, False, True)),
+])
+def test_precision_settings_on_cuda_and_float32_elsewhere(monkeypatch, precision, bf16_supported, expected):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: bf16_supported)
+    assert tuple(train._numerics(precision, torch.device("cuda"))) == expected
+    assert tuple(train._numerics(precision, torch.device("cpu"))) == (None, False, False)
+
+
+def test_tf32_scope_sets_and_restores_the_switches():
+    switches = train._tf32_switches()
+    before = [getattr(owner, name) for owner, name, _, _ in switches]
+    for enabled in (True, False):
+        with train._tf32(enabled):
+            assert all(getattr(owner, name) == (on if enabled else off) for owner, name, on, off in switches)
+        assert [getattr(owner, name) for owner, name, _, _ in switches] == before
+
+
+@CUDA
+@pytest.mark.parametrize("precision", train.PRECISIONS)
+def test_every_precision_trains_on_the_gpu_and_restores_the_switches(precision):
+    switches = train._tf32_switches()
+    before = [getattr(owner, name) for owner, name, _, _ in switches]
+    batches = [(x.cuda(), y.cuda()) for x, y in toy_batches(4)]
+    model = tiny_model()
+    history = train.fit(model, batches, batches, epochs=3, optimizer=sgd(model, 0.5), precision=precision,
+                        progress=False, device="cuda")
+    assert history.train_loss[-1] < history.train_loss[0] and all(map(np.isfinite, history.valid_loss))
+    assert [getattr(owner, name) for owner, name, _, _ in switches] == before
+
+
+def test_full_precision_names_every_course_model():
+    assert set(train.FULL_PRECISION) == set(models.CIFAR_MODELS)
+    assert set(train.FULL_PRECISION.values()) <= set(train.PRECISIONS)
+
+
+def test_checkpoints_are_snapshots_written_in_the_background(tmp_path):
+    weights = torch.ones(3)
+    state = train._snapshot({"model": {"w": weights}, "rng": (3, (1, 2), None), "steps": [torch.zeros(1)]})
+    weights.add_(1.0)  # training goes on while the snapshot is written
+    assert torch.equal(state["model"]["w"], torch.ones(3)) and state["rng"] == (3, (1, 2), None)
+    path = tmp_path / "tiny.pt"
+    model = tiny_model()
+    train.fit(model, toy_batches(3), None, epochs=2, optimizer=sgd(model), checkpoint=path, progress=False,
+              device="cpu")
+    saved = torch.load(path, weights_only=True)["model"]  # complete once fit returns
+    assert all(torch.equal(saved[key], value) for key, value in model.state_dict().items())
+
+
+def test_a_checkpoint_that_cannot_be_written_is_one_sentence(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    model = tiny_model()
+    with pytest.raises(CourseError, match="Could not write the checkpoint"):
+        train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model),
+                  checkpoint=tmp_path / "file" / "run.pt", progress=False, device="cpu")
 
 
 class InterruptedLoader:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from torch import nn
 
 from helper.errors import CourseError
-from helper.models.common import ClassMapNet
+from helper.models.common import ClassMapNet, check_width_divisor
 
 __all__ = ["AllConvNet", "BASES", "VARIANTS", "all_conv"]
 
@@ -53,7 +53,9 @@ class AllConvNet(ClassMapNet):
     Every convolution but the last is followed by ReLU. The paper's Table 1 also lists a ReLU after the
     final 1x1 convolution; it is left out here so that the logits can be negative. Convolutions keep
     the spatial size (padding ``k // 2``) except the first layer of the top, so a 32x32 input becomes
-    16x16, then 8x8, then 6x6 class maps. Other input sizes of at least 20x20 work as well.
+    16x16, then 8x8, then 6x6 class maps. Other input sizes of at least 9x9 work as well (16x16: 2x2 maps).
+    ``width_divisor`` divides every width but the class maps (2: 48 and 96 instead of 96 and 192
+    channels, the same layers); 1 is the paper's network.
     """
 
     def __init__(
@@ -64,12 +66,15 @@ class AllConvNet(ClassMapNet):
         num_classes: int = 10,
         in_channels: int = 3,
         dropout: bool = True,
+        width_divisor: int = 1,
     ) -> None:
         if base not in BASES:
             names = ", ".join(map(repr, BASES))
             raise CourseError(f"base must be one of {names} (paper Table 1); got {base!r}.")
         if variant not in VARIANTS:
             raise CourseError(f"variant must be one of {', '.join(map(repr, VARIANTS))}; got {variant!r}.")
+        widths = [width for stage in BASES[base] for _, width in stage]
+        check_width_divisor(width_divisor, [*widths, TOP_WIDTH])
         layers: dict[str, nn.Module] = {}
         channels = in_channels
 
@@ -87,7 +92,7 @@ class AllConvNet(ClassMapNet):
             for index, (kernel_size, width) in enumerate(stage_layers):
                 last_before_pool = index == len(stage_layers) - 1
                 stride = 2 if variant == "strided" and last_before_pool else 1
-                conv(kernel_size, width, stride)
+                conv(kernel_size, width // width_divisor, stride)
             if variant == "convpool":
                 conv(3, channels)
             if variant in ("base", "convpool"):
@@ -96,8 +101,8 @@ class AllConvNet(ClassMapNet):
                 conv(3, channels, stride=2)
             if dropout:
                 layers[f"dropout{stage}"] = nn.Dropout(POOL_DROPOUT)
-        conv(3, TOP_WIDTH, padding=0)
-        conv(1, TOP_WIDTH)
+        conv(3, TOP_WIDTH // width_divisor, padding=0)
+        conv(1, TOP_WIDTH // width_divisor)
         conv(1, num_classes)
         layers.popitem()  # no ReLU on the class maps
         super().__init__(layers)
@@ -111,11 +116,13 @@ def all_conv(
     num_classes: int = 10,
     in_channels: int = 3,
     dropout: bool = True,
+    width_divisor: int = 1,
 ) -> AllConvNet:
     """Build base model ``base`` ("A", "B", "C") in ``variant`` ("base", "strided", "convpool", "all").
 
     ``all_conv("C", "all")`` is All-CNN-C, the paper's best CIFAR-10 model (9.08% error without
     augmentation, about 1.4 M parameters). ``dropout=False`` drops the paper's input and pooling
-    dropout, which helps when training for only a few epochs.
+    dropout, which helps when training for only a few epochs; ``width_divisor`` narrows every layer.
     """
-    return AllConvNet(base, variant, num_classes=num_classes, in_channels=in_channels, dropout=dropout)
+    return AllConvNet(base, variant, num_classes=num_classes, in_channels=in_channels, dropout=dropout,
+                      width_divisor=width_divisor)

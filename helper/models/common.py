@@ -1,13 +1,32 @@
-"""What Network in Network and the All-Convolutional Net share: class maps averaged into logits."""
+"""What the architectures of notebooks 11-13 share: class maps averaged into logits, and narrower copies."""
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
+from collections.abc import Iterable
 
 import torch
 from torch import nn
 
+from helper.errors import CourseError
+
 __all__ = ["ClassMapNet"]
+
+CLASS_MAP_INIT_STD = 0.01
+
+
+def check_width_divisor(width_divisor: int, widths: Iterable[int]) -> None:
+    """Raise :class:`CourseError` unless ``width_divisor`` is a whole number dividing all of ``widths``.
+
+    ``widths`` are the channel counts of the paper's network; a narrower copy divides each of them.
+    """
+    common = math.gcd(*widths)
+    if isinstance(width_divisor, bool) or not isinstance(width_divisor, int) or width_divisor < 1 \
+            or common % width_divisor:
+        choices = ", ".join(str(d) for d in range(1, common + 1) if common % d == 0)
+        raise CourseError(f"width_divisor must be a whole number that divides every width of the paper's "
+                          f"network ({choices}); got {width_divisor!r}.")
 
 
 class ClassMapNet(nn.Module):
@@ -15,17 +34,21 @@ class ClassMapNet(nn.Module):
 
     Global average pooling turns each class map into that class's logit (Lin et al. 2014), so
     there is no fully connected layer and any input size that survives the stack works.
-    Convolutions start from He (Kaiming) normal weights and zero biases.
+    Convolutions start from He (Kaiming) normal weights and zero biases, except the last one (the
+    class maps): its weights start small (normal, std 0.01), so that every logit starts near 0 and
+    the first loss is about ln(classes), as for GoogLeNet's linear classifier. With He weights there
+    the logits start with a spread of one or two units and the first loss is 3-6 instead of 2.3.
     """
 
     def __init__(self, layers: dict[str, nn.Module]) -> None:
         super().__init__()
         head = {"global_pool": nn.AdaptiveAvgPool2d(1), "flatten": nn.Flatten()}
         self.layers = nn.Sequential(OrderedDict({**layers, **head}))
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
-                nn.init.zeros_(module.bias)
+        convolutions = [module for module in self.modules() if isinstance(module, nn.Conv2d)]
+        for conv in convolutions:
+            nn.init.kaiming_normal_(conv.weight, mode="fan_in", nonlinearity="relu")
+            nn.init.zeros_(conv.bias)
+        nn.init.normal_(convolutions[-1].weight, 0.0, CLASS_MAP_INIT_STD)
 
     def class_maps(self, x: torch.Tensor) -> torch.Tensor:
         """The maps before global average pooling, one per class: ``(batch, num_classes, h, w)``."""

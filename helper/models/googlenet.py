@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from helper.errors import CourseError
+from helper.models.common import check_width_divisor
 
 __all__ = ["GoogLeNet", "InceptionAux", "InceptionModule", "INCEPTION_MODULES", "conv_relu", "googlenet"]
 
@@ -89,16 +90,18 @@ class InceptionAux(nn.Module):
 
     The paper pools 14x14 maps with a 5x5 window and stride 3; an adaptive average pooling to 4x4
     gives the same 4x4 output (with slightly different windows) and also works for smaller inputs.
+    ``width_divisor`` divides the 128 and the 1024.
     """
 
-    def __init__(self, in_channels: int, num_classes: int) -> None:
+    def __init__(self, in_channels: int, num_classes: int, width_divisor: int = 1) -> None:
         super().__init__()
+        conv_channels, hidden = 128 // width_divisor, 1024 // width_divisor
         self.avgpool = nn.AdaptiveAvgPool2d((4, 4))
-        self.conv = conv_relu(in_channels, 128, 1)
-        self.fc1 = nn.Linear(128 * 4 * 4, 1024)
+        self.conv = conv_relu(in_channels, conv_channels, 1)
+        self.fc1 = nn.Linear(conv_channels * 4 * 4, hidden)
         self.relu = nn.ReLU(inplace=True)
         self.dropout = nn.Dropout(0.7)
-        self.fc2 = nn.Linear(1024, num_classes)
+        self.fc2 = nn.Linear(hidden, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.flatten(self.conv(self.avgpool(x)), 1)
@@ -112,7 +115,9 @@ class GoogLeNet(nn.Module):
     (224 -> 28 before module 3a). ``stem="cifar"``: a single 3x3 stride-1 convolution with 192
     channels and no max-pool, so a 32x32 image reaches module 3a at 32x32, module 4a at 16x16 and
     module 5a at 8x8 (the ImageNet stem would leave 4x4, 2x2 and 1x1). The final pooling is an
-    adaptive average pooling, so any input size works.
+    adaptive average pooling, so any input size works. ``width_divisor`` (1, 2, 4 or 8) divides every
+    width of the stem, the modules and the auxiliary heads (4: a quarter of the channels, the same 22
+    layers); 1 is the paper's network.
     """
 
     def __init__(
@@ -122,22 +127,26 @@ class GoogLeNet(nn.Module):
         in_channels: int = 3,
         aux_logits: bool = True,
         stem: str = "imagenet",
+        width_divisor: int = 1,
     ) -> None:
         super().__init__()
         if stem not in STEMS:
             raise CourseError(f"stem must be one of {', '.join(map(repr, STEMS))}; got {stem!r}.")
+        module_widths = [c for widths in INCEPTION_MODULES.values() for c in widths]
+        check_width_divisor(width_divisor, [64, 192, 128, 1024, *module_widths])
+        c64, c192 = 64 // width_divisor, 192 // width_divisor
         if stem == "imagenet":
             self.stem = nn.Sequential(
-                conv_relu(in_channels, 64, 7, stride=2),
+                conv_relu(in_channels, c64, 7, stride=2),
                 nn.MaxPool2d(3, stride=2, ceil_mode=True),
-                conv_relu(64, 64, 1),
-                conv_relu(64, 192, 3),
+                conv_relu(c64, c64, 1),
+                conv_relu(c64, c192, 3),
                 nn.MaxPool2d(3, stride=2, ceil_mode=True),
             )
         else:
-            self.stem = conv_relu(in_channels, 192, 3)
-        m = INCEPTION_MODULES
-        self.inception3a = InceptionModule(192, *m["3a"])
+            self.stem = conv_relu(in_channels, c192, 3)
+        m = {name: tuple(c // width_divisor for c in widths) for name, widths in INCEPTION_MODULES.items()}
+        self.inception3a = InceptionModule(c192, *m["3a"])
         self.inception3b = InceptionModule(self.inception3a.out_channels, *m["3b"])
         self.maxpool3 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
         self.inception4a = InceptionModule(self.inception3b.out_channels, *m["4a"])
@@ -155,8 +164,8 @@ class GoogLeNet(nn.Module):
         self.aux1: InceptionAux | None = None
         self.aux2: InceptionAux | None = None
         if aux_logits:
-            self.aux1 = InceptionAux(self.inception4a.out_channels, num_classes)
-            self.aux2 = InceptionAux(self.inception4d.out_channels, num_classes)
+            self.aux1 = InceptionAux(self.inception4a.out_channels, num_classes, width_divisor)
+            self.aux2 = InceptionAux(self.inception4d.out_channels, num_classes, width_divisor)
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
@@ -187,6 +196,8 @@ def googlenet(
     in_channels: int = 3,
     aux_logits: bool = True,
     stem: str = "imagenet",
+    width_divisor: int = 1,
 ) -> GoogLeNet:
     """Build GoogLeNet (Szegedy et al. 2015, Table 1); see :class:`GoogLeNet` for the two stems."""
-    return GoogLeNet(num_classes=num_classes, in_channels=in_channels, aux_logits=aux_logits, stem=stem)
+    return GoogLeNet(num_classes=num_classes, in_channels=in_channels, aux_logits=aux_logits, stem=stem,
+                     width_divisor=width_divisor)

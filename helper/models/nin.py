@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from helper.models.common import ClassMapNet
+from helper.models.common import ClassMapNet, check_width_divisor
 
 __all__ = ["MLPConv", "NiN", "nin"]
 
@@ -50,16 +50,25 @@ class NiN(ClassMapNet):
     """The CIFAR-10 Network in Network: three mlpconv blocks and global average pooling.
 
     Between blocks: 3x3 max-pooling with stride 2 (``ceil_mode`` as in the original Caffe model, so
-    32 -> 16 -> 8) and dropout 0.5. There is no fully connected layer and no ReLU on the class maps.
-    Global average pooling makes the network accept any input size of at least 8x8.
+    32 -> 16 -> 8) and dropout 0.5. There is no fully connected layer and no ReLU on the class maps
+    (the authors' cuda-convnet configuration has one, ``cccp6`` with ``neuron=relu``; it is left out so
+    that a class whose map turns negative everywhere still gets a gradient).
+    Global average pooling makes the network accept any input size of at least 4x4.
+    ``width_divisor`` divides every width but the class maps (2: 96, 80, 48 ... channels, about a
+    quarter of the parameters and MACs, the same depth and layer pattern); 1 is the paper's network.
     """
 
-    def __init__(self, *, num_classes: int = 10, in_channels: int = 3, dropout: float = 0.5) -> None:
+    def __init__(
+        self, *, num_classes: int = 10, in_channels: int = 3, dropout: float = 0.5, width_divisor: int = 1
+    ) -> None:
+        paper_widths = [int(w) for _, widths in MLPCONV_BLOCKS.values() for w in widths if w != "classes"]
+        check_width_divisor(width_divisor, paper_widths)
         layers: dict[str, nn.Module] = {}
         channels = in_channels
         for index, (name, (kernel_size, widths)) in enumerate(MLPCONV_BLOCKS.items(), start=1):
             last = index == len(MLPCONV_BLOCKS)
-            sizes = tuple(num_classes if width == "classes" else int(width) for width in widths)
+            sizes = tuple(num_classes if width == "classes" else int(width) // width_divisor
+                          for width in widths)
             layers[name] = MLPConv(channels, sizes, kernel_size, final_relu=not last)
             if not last:
                 layers[f"pool{index}"] = nn.MaxPool2d(3, stride=2, ceil_mode=True)
@@ -68,6 +77,6 @@ class NiN(ClassMapNet):
         super().__init__(layers)
 
 
-def nin(*, num_classes: int = 10, in_channels: int = 3) -> NiN:
+def nin(*, num_classes: int = 10, in_channels: int = 3, width_divisor: int = 1) -> NiN:
     """Build the Network in Network of Lin et al. for ``num_classes`` classes; see :class:`NiN`."""
-    return NiN(num_classes=num_classes, in_channels=in_channels)
+    return NiN(num_classes=num_classes, in_channels=in_channels, width_divisor=width_divisor)

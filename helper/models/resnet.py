@@ -3,10 +3,12 @@
 
 Three things live here:
 
-* :class:`ResidualBlock` and :func:`small_resnet`: a teaching block (two 3x3 convolutions with batch
-  norm plus a shortcut) and a small network of such blocks, with a switch that removes the shortcuts
-  to get the "plain" network the paper compares against (its Figure 4 and Section 4.2).
-* :class:`BasicBlock` and :class:`Bottleneck`: the two building blocks of the paper's Figure 5.
+* :class:`BasicBlock` and :class:`Bottleneck`: the two building blocks of the paper's Figure 5, and
+  the two kinds of shortcut where the shape changes: :func:`projection` (the paper's option B) and
+  :class:`ZeroPadShortcut` (option A).
+* :class:`SmallResNet` and :func:`small_resnet`: the CIFAR-10 networks of Section 4.2 (ResNet-20 to
+  -110), built from :class:`BasicBlock`, with a switch that removes the shortcuts to get the "plain"
+  network the paper compares against (its Figures 4 and 6).
 * :class:`ResNet` and :func:`resnet`: the ImageNet networks of Table 1 (18 to 152 layers).
 
 The attribute names (``conv1``, ``bn1``, ``layer1`` ... ``layer4``, ``fc``, ``downsample``) follow
@@ -23,14 +25,16 @@ import torch
 from torch import nn
 
 from helper.errors import CourseError
+from helper.models.common import check_width_divisor
 
 __all__ = [
     "BasicBlock",
     "Bottleneck",
     "ResNet",
-    "ResidualBlock",
     "SmallResNet",
+    "ZeroPadShortcut",
     "BLOCKS_PER_STAGE",
+    "projection",
     "resnet",
     "resnet18",
     "resnet34",
@@ -52,179 +56,76 @@ def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
 
 
 # ---------------------------------------------------------------------------------------------------
-# The teaching block and a small network built from it
+# The blocks of Figure 5 and the two kinds of shortcut
 # ---------------------------------------------------------------------------------------------------
 
 
-class ResidualBlock(nn.Module):
-    """Two 3x3 convolutions with batch norm, plus a shortcut: ``relu(F(x) + shortcut(x))``.
+def projection(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
+    """The projection shortcut of option B (Section 3.3): a strided 1x1 convolution and batch norm."""
+    return nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
 
-    ``F(x) = bn2(conv2(relu(bn1(conv1(x)))))``; ``conv1`` carries the stride. The shortcut is
 
-    * ``"identity"`` when the input already has the output's shape (same channels, stride 1);
-    * ``"projection"`` (a strided 1x1 convolution + batch norm, the paper's option B) otherwise;
-    * ``"none"`` when built with ``shortcut=False``: the block is then the plain two-layer stack
-      ``relu(F(x))`` of the paper's plain networks.
+class ZeroPadShortcut(nn.Module):
+    """The parameter-free shortcut of option A (Section 3.3), the one of the paper's CIFAR-10 networks.
 
-    The kind is stored in :attr:`shortcut_kind`. ``zero_init_residual=True`` sets the last batch
-    norm's scale to zero, so ``F(x) = 0`` at initialisation: an identity-shortcut block then returns
-    ``relu(x)``, which equals ``x`` for the non-negative inputs a preceding ReLU produces.
+    Where a block halves the resolution and widens from ``in_channels`` to ``out_channels``, the
+    shortcut keeps every ``stride``-th pixel of its input and appends ``out_channels - in_channels``
+    channels of zeros: an identity on the input's channels, with no weights at all.
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        stride: int = 1,
-        *,
-        shortcut: bool = True,
-        zero_init_residual: bool = False,
-    ) -> None:
+    def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
         super().__init__()
-        self.conv1 = conv3x3(in_channels, out_channels, stride)
-        self.bn1 = nn.BatchNorm2d(out_channels)
-        self.relu = nn.ReLU(inplace=True)
-        self.conv2 = conv3x3(out_channels, out_channels)
-        self.bn2 = nn.BatchNorm2d(out_channels)
-        self.shortcut: nn.Module | None
-        if not shortcut:
-            self.shortcut_kind = "none"
-            self.shortcut = None
-        elif in_channels == out_channels and stride == 1:
-            self.shortcut_kind = "identity"
-            self.shortcut = nn.Identity()
-        else:
-            self.shortcut_kind = "projection"
-            self.shortcut = nn.Sequential(
-                conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels)
+        if out_channels < in_channels:
+            raise CourseError(
+                f"a zero-padding shortcut can only widen; got {in_channels} -> {out_channels} channels."
             )
-        _init_conv_and_bn(self)
-        if zero_init_residual:
-            nn.init.zeros_(self.bn2.weight)
+        self.extra_channels = out_channels - in_channels
+        self.stride = stride
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        if self.shortcut is not None:
-            out = out + self.shortcut(x)
-        return self.relu(out)
-
-
-class SmallResNet(nn.Module):
-    """A small network of :class:`ResidualBlock` stages for 28x28 or 32x32 images.
-
-    Layout, after the paper's CIFAR-10 networks (Section 4.2): a 3x3 convolution to ``widths[0]``
-    channels (+ batch norm + ReLU), then one stage per entry of ``widths``; the first block of every
-    stage but the first halves the resolution (stride 2) and changes the width, so it gets a
-    projection shortcut, all other blocks keep the shape and get an identity shortcut. Global average
-    pooling and one linear layer give the logits. With three blocks per stage and widths (16, 32, 64)
-    this is the paper's ResNet-20 (with projection shortcuts, option B, instead of its zero-padding
-    option A); ``residual=False`` removes every shortcut and gives the matching plain network.
-    """
-
-    def __init__(
-        self,
-        blocks_per_stage: Sequence[int],
-        *,
-        residual: bool = True,
-        in_channels: int = 3,
-        num_classes: int = 10,
-        widths: Sequence[int] = (16, 32, 64),
-        zero_init_residual: bool = False,
-    ) -> None:
-        super().__init__()
-        self.stem = nn.Sequential(
-            conv3x3(in_channels, widths[0]), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)
-        )
-        stages: list[nn.Module] = []
-        channels = widths[0]
-        for index, (num_blocks, width) in enumerate(zip(blocks_per_stage, widths, strict=True)):
-            blocks = []
-            for block_index in range(num_blocks):
-                stride = 2 if index > 0 and block_index == 0 else 1
-                blocks.append(
-                    ResidualBlock(
-                        channels,
-                        width,
-                        stride,
-                        shortcut=residual,
-                        zero_init_residual=zero_init_residual,
-                    )
-                )
-                channels = width
-            stages.append(nn.Sequential(*blocks))
-        self.stages = nn.Sequential(*stages)
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(channels, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the logits, shape ``(batch, num_classes)``."""
-        x = self.stages(self.stem(x))
-        return self.fc(torch.flatten(self.avgpool(x), 1))
-
-
-def small_resnet(
-    num_blocks_per_stage: int | Sequence[int],
-    *,
-    residual: bool = True,
-    in_channels: int = 3,
-    num_classes: int = 10,
-    widths: Sequence[int] = (16, 32, 64),
-    zero_init_residual: bool = False,
-) -> SmallResNet:
-    """Build a :class:`SmallResNet`; ``residual=False`` builds its plain (shortcut-free) twin.
-
-    ``num_blocks_per_stage`` is one number for every stage or one number per entry of ``widths``.
-    ``small_resnet(3)`` has 6*3 + 2 = 20 weight layers (the paper's ResNet-20 layout);
-    ``small_resnet(1, in_channels=1)`` is a quick 8-layer network for 28x28 grey images.
-    """
-    if isinstance(num_blocks_per_stage, int):
-        num_blocks_per_stage = [num_blocks_per_stage] * len(widths)
-    if len(num_blocks_per_stage) != len(widths) or min(num_blocks_per_stage) < 1:
-        raise CourseError(
-            f"num_blocks_per_stage needs one positive count per width in {tuple(widths)}; "
-            f"got {tuple(num_blocks_per_stage)}."
-        )
-    return SmallResNet(
-        num_blocks_per_stage,
-        residual=residual,
-        in_channels=in_channels,
-        num_classes=num_classes,
-        widths=widths,
-        zero_init_residual=zero_init_residual,
-    )
-
-
-# ---------------------------------------------------------------------------------------------------
-# The ImageNet networks of Table 1
-# ---------------------------------------------------------------------------------------------------
+        x = x[:, :, :: self.stride, :: self.stride]
+        return nn.functional.pad(x, (0, 0, 0, 0, 0, self.extra_channels))  # zeros after the last channel
 
 
 class BasicBlock(nn.Module):
-    """The two-layer block of Figure 5 (left), used by ResNet-18 and -34: 3x3, 3x3, ``expansion = 1``.
+    """The two-layer block of Figure 5 (left): ResNet-18 and -34, and the CIFAR-10 networks.
 
-    ``downsample`` is the projection shortcut (1x1 convolution + batch norm) used where the shape
-    changes, or ``None`` for the identity shortcut.
+    ``relu(F(x) + identity)`` with ``F(x) = bn2(conv2(relu(bn1(conv1(x)))))``; ``conv1`` carries the
+    stride, ``expansion = 1``. ``identity`` is ``x`` when ``downsample`` is None, else ``downsample(x)``:
+    a :func:`projection` or a :class:`ZeroPadShortcut` where the shape changes. ``residual=False``
+    drops the addition: the block is then the plain two-layer stack ``relu(F(x))`` of the paper's plain
+    networks, with the same layers.
     """
 
     expansion = 1
 
     def __init__(
-        self, in_channels: int, planes: int, stride: int = 1, downsample: nn.Module | None = None
+        self,
+        in_channels: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        *,
+        residual: bool = True,
     ) -> None:
         super().__init__()
+        if not residual and downsample is not None:
+            raise CourseError("a plain block (residual=False) has no shortcut, so it takes no downsample.")
         self.conv1 = conv3x3(in_channels, planes, stride)
         self.bn1 = nn.BatchNorm2d(planes)
         self.relu = nn.ReLU(inplace=True)
         self.conv2 = conv3x3(planes, planes)
         self.bn2 = nn.BatchNorm2d(planes)
         self.downsample = downsample
+        self.residual = residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        return self.relu(out + identity)
+        if self.residual:
+            identity = x if self.downsample is None else self.downsample(x)
+            out = out + identity
+        return self.relu(out)
 
 
 class Bottleneck(nn.Module):
@@ -259,6 +160,129 @@ class Bottleneck(nn.Module):
         return self.relu(out + identity)
 
 
+def _init_conv_and_bn(model: nn.Module) -> None:
+    """Kaiming-normal convolutions (He et al. 2015, fan-out form, as torchvision); batch norm 1 and 0."""
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+
+def _zero_init_last_bn(model: nn.Module) -> None:
+    """Set the last batch norm scale of every block to zero, so each block starts as ``relu(identity)``."""
+    for module in model.modules():
+        if isinstance(module, Bottleneck):
+            nn.init.zeros_(module.bn3.weight)
+        elif isinstance(module, BasicBlock):
+            nn.init.zeros_(module.bn2.weight)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The CIFAR-10 networks of Section 4.2 and their plain twins
+# ---------------------------------------------------------------------------------------------------
+
+SHORTCUT_OPTIONS = ("A", "B")
+
+
+class SmallResNet(nn.Module):
+    """The CIFAR-10 networks of Section 4.2 (ResNet-20 ... -110), built from :class:`BasicBlock`.
+
+    A 3x3 convolution to ``widths[0]`` channels (+ batch norm + ReLU), then one stage per entry of
+    ``widths``; the first block of every stage but the first halves the resolution (stride 2) and
+    changes the width, all other blocks keep the shape and get an identity shortcut. Global average
+    pooling and one linear layer give the logits. With ``n`` blocks per stage and widths (16, 32, 64)
+    this is the paper's ResNet-(6n+2). ``shortcut_option`` says what the shape-changing blocks add:
+    "A" (the paper's choice for CIFAR-10) a :class:`ZeroPadShortcut`, so that residual and plain
+    networks have exactly the same parameters; "B" a :func:`projection`. ``residual=False`` removes
+    every shortcut and gives the matching plain network.
+    """
+
+    def __init__(
+        self,
+        blocks_per_stage: Sequence[int],
+        *,
+        residual: bool = True,
+        shortcut_option: str = "B",
+        in_channels: int = 3,
+        num_classes: int = 10,
+        widths: Sequence[int] = (16, 32, 64),
+        zero_init_residual: bool = False,
+    ) -> None:
+        super().__init__()
+        if shortcut_option not in SHORTCUT_OPTIONS:
+            raise CourseError(
+                f"shortcut_option must be 'A' (zero padding) or 'B' (projection); got {shortcut_option!r}."
+            )
+        self.stem = nn.Sequential(
+            conv3x3(in_channels, widths[0]), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)
+        )
+        shortcut = ZeroPadShortcut if shortcut_option == "A" else projection
+        stages: list[nn.Module] = []
+        channels = widths[0]
+        for index, (num_blocks, width) in enumerate(zip(blocks_per_stage, widths, strict=True)):
+            blocks = []
+            for block_index in range(num_blocks):
+                stride = 2 if index > 0 and block_index == 0 else 1
+                downsample = None
+                if residual and (stride != 1 or channels != width):
+                    downsample = shortcut(channels, width, stride)
+                blocks.append(BasicBlock(channels, width, stride, downsample, residual=residual))
+                channels = width
+            stages.append(nn.Sequential(*blocks))
+        self.stages = nn.Sequential(*stages)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(channels, num_classes)
+        _init_conv_and_bn(self)
+        if zero_init_residual:
+            _zero_init_last_bn(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the logits, shape ``(batch, num_classes)``."""
+        x = self.stages(self.stem(x))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def small_resnet(
+    num_blocks_per_stage: int | Sequence[int],
+    *,
+    residual: bool = True,
+    shortcut_option: str = "B",
+    in_channels: int = 3,
+    num_classes: int = 10,
+    widths: Sequence[int] = (16, 32, 64),
+    zero_init_residual: bool = False,
+) -> SmallResNet:
+    """Build a :class:`SmallResNet`; ``residual=False`` builds its plain (shortcut-free) twin.
+
+    ``num_blocks_per_stage`` is one number for every stage or one number per entry of ``widths``.
+    ``small_resnet(3)`` has 6*3 + 2 = 20 weight layers: the paper's ResNet-20 layout, with projection
+    shortcuts where the shape changes; ``shortcut_option="A"`` gives the paper's own zero-padding ones.
+    ``small_resnet(1, in_channels=1)`` is a quick 8-layer network for 28x28 grey images.
+    """
+    if isinstance(num_blocks_per_stage, int):
+        num_blocks_per_stage = [num_blocks_per_stage] * len(widths)
+    if len(num_blocks_per_stage) != len(widths) or min(num_blocks_per_stage) < 1:
+        raise CourseError(
+            f"num_blocks_per_stage needs one positive count per width in {tuple(widths)}; "
+            f"got {tuple(num_blocks_per_stage)}."
+        )
+    return SmallResNet(
+        num_blocks_per_stage,
+        residual=residual,
+        shortcut_option=shortcut_option,
+        in_channels=in_channels,
+        num_classes=num_classes,
+        widths=widths,
+        zero_init_residual=zero_init_residual,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# The ImageNet networks of Table 1
+# ---------------------------------------------------------------------------------------------------
+
 # He et al. (2016), Table 1: the block type and the number of blocks in conv2_x, conv3_x, conv4_x, conv5_x.
 BLOCKS_PER_STAGE: dict[int, tuple[type[BasicBlock] | type[Bottleneck], tuple[int, int, int, int]]] = {
     18: (BasicBlock, (2, 2, 2, 2)),
@@ -269,6 +293,7 @@ BLOCKS_PER_STAGE: dict[int, tuple[type[BasicBlock] | type[Bottleneck], tuple[int
 }
 
 STEMS = ("imagenet", "cifar")
+STAGE_PLANES = (64, 128, 256, 512)  # the widths of conv2_x ... conv5_x in Table 1
 
 
 class ResNet(nn.Module):
@@ -278,7 +303,8 @@ class ResNet(nn.Module):
     stride-2 max-pool (224 -> 56). ``stem="cifar"`` replaces both by one 3x3 stride-1 convolution and
     no max-pool, so a 32x32 image still has 32x32 pixels when it enters ``layer1`` (instead of 8x8)
     and 4x4 when it leaves ``layer4``. Projection shortcuts are used where the shape changes
-    (the paper's option B).
+    (the paper's option B). ``width_divisor`` divides every width (stem and stages) and keeps the
+    depth and the layer pattern; 1 is the paper's network.
     """
 
     def __init__(
@@ -290,32 +316,31 @@ class ResNet(nn.Module):
         in_channels: int = 3,
         stem: str = "imagenet",
         zero_init_residual: bool = False,
+        width_divisor: int = 1,
     ) -> None:
         super().__init__()
         if stem not in STEMS:
             raise CourseError(f"stem must be one of {', '.join(map(repr, STEMS))}; got {stem!r}.")
-        self.in_planes = 64
+        check_width_divisor(width_divisor, STAGE_PLANES)
+        planes = [p // width_divisor for p in STAGE_PLANES]
+        self.in_planes = planes[0]
         if stem == "imagenet":
-            self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
+            self.conv1 = nn.Conv2d(in_channels, planes[0], kernel_size=7, stride=2, padding=3, bias=False)
             self.maxpool: nn.Module = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         else:
-            self.conv1 = conv3x3(in_channels, 64)
+            self.conv1 = conv3x3(in_channels, planes[0])
             self.maxpool = nn.Identity()
-        self.bn1 = nn.BatchNorm2d(64)
+        self.bn1 = nn.BatchNorm2d(planes[0])
         self.relu = nn.ReLU(inplace=True)
-        self.layer1 = self._make_stage(block, 64, layers[0], stride=1)
-        self.layer2 = self._make_stage(block, 128, layers[1], stride=2)
-        self.layer3 = self._make_stage(block, 256, layers[2], stride=2)
-        self.layer4 = self._make_stage(block, 512, layers[3], stride=2)
+        self.layer1 = self._make_stage(block, planes[0], layers[0], stride=1)
+        self.layer2 = self._make_stage(block, planes[1], layers[1], stride=2)
+        self.layer3 = self._make_stage(block, planes[2], layers[2], stride=2)
+        self.layer4 = self._make_stage(block, planes[3], layers[3], stride=2)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(512 * block.expansion, num_classes)
+        self.fc = nn.Linear(planes[3] * block.expansion, num_classes)
         _init_conv_and_bn(self)
         if zero_init_residual:
-            for module in self.modules():
-                if isinstance(module, Bottleneck):
-                    nn.init.zeros_(module.bn3.weight)
-                elif isinstance(module, BasicBlock):
-                    nn.init.zeros_(module.bn2.weight)
+            _zero_init_last_bn(self)
 
     def _make_stage(
         self, block: type[BasicBlock] | type[Bottleneck], planes: int, num_blocks: int, stride: int
@@ -324,9 +349,7 @@ class ResNet(nn.Module):
         out_channels = planes * block.expansion
         downsample = None
         if stride != 1 or self.in_planes != out_channels:
-            downsample = nn.Sequential(
-                conv1x1(self.in_planes, out_channels, stride), nn.BatchNorm2d(out_channels)
-            )
+            downsample = projection(self.in_planes, out_channels, stride)
         blocks = [block(self.in_planes, planes, stride, downsample)]
         self.in_planes = out_channels
         blocks += [block(self.in_planes, planes) for _ in range(num_blocks - 1)]
@@ -339,16 +362,6 @@ class ResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-def _init_conv_and_bn(model: nn.Module) -> None:
-    """Kaiming-normal convolutions (He et al. 2015, fan-out form, as torchvision); batch norm 1 and 0."""
-    for module in model.modules():
-        if isinstance(module, nn.Conv2d):
-            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(module, nn.BatchNorm2d):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
-
-
 def resnet(
     depth: int,
     *,
@@ -356,6 +369,7 @@ def resnet(
     in_channels: int = 3,
     stem: str = "imagenet",
     zero_init_residual: bool = False,
+    width_divisor: int = 1,
 ) -> ResNet:
     """Build the ``depth``-layer ResNet of Table 1 (18, 34, 50, 101 or 152); see :class:`ResNet`."""
     if depth not in BLOCKS_PER_STAGE:
@@ -369,6 +383,7 @@ def resnet(
         in_channels=in_channels,
         stem=stem,
         zero_init_residual=zero_init_residual,
+        width_divisor=width_divisor,
     )
 
 

@@ -34,6 +34,9 @@ def strip_unchecked(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb.metadata.pop("widgets", None)
     nb.metadata.pop("papermill", None)
     for cell in nb.cells:
+        cell.metadata.pop("papermill", None)  # added by papermill's reader, like the empty tags below
+        if cell.metadata.get("tags") == []:
+            del cell.metadata["tags"]
         if cell.cell_type != "code":
             continue
         cell.metadata.pop("execution", None)
