@@ -30,14 +30,14 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-def weight_layers(model: nn.Module, shortcuts: Sequence[str] = ("shortcut", "downsample")) -> int:
+def weight_layers(model: nn.Module) -> int:
     """The depth in a network's name: convolutions and linear layers on the main path.
 
-    Layers inside a module named in ``shortcuts`` (ResNet's 1x1 projection shortcuts) are not counted,
-    as He et al. (2016) do not count them.
+    Layers inside a ``downsample`` module (ResNet's 1x1 projection shortcuts, named as in torchvision)
+    are not counted, as He et al. (2016) do not count them.
     """
     return sum(isinstance(module, (nn.Conv2d, nn.Linear)) for name, module in model.named_modules()
-               if not set(name.split(".")) & set(shortcuts))
+               if "downsample" not in name.split("."))
 
 
 def _input_shape(input_size: Sequence[int]) -> tuple[int, ...]:
