@@ -36,6 +36,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
 
+from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from helper.errors import CourseError
@@ -368,16 +369,44 @@ def _by_hand(dataset: str, root: Path) -> str:
 def fetch(dataset: str, root: Path, limits: Limits) -> None:
     """Download, verify and unpack ``dataset`` ("mnist" or "cifar10") into ``root`` within ``limits``.
 
-    Raises :class:`DownloadError` in one sentence naming every source that failed and why.
+    One process at a time per data folder and data set (a ``filelock`` lock file in ``root``): a
+    second notebook or ``make data`` started meanwhile waits, within the same deadline, and then
+    finds the files in place. Raises :class:`DownloadError` in one sentence naming every source
+    that failed and why.
     """
     deadline = time.monotonic() + limits.deadline_s
     files = remote_files(dataset, root)
     try:
         for remote in files:
             remote.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(root / f".{dataset}.download.lock")
+        _acquire(lock, dataset, root, deadline)
     except OSError as error:
         raise DownloadError(f"Cannot write to {root} ({error.strerror}); set COURSE_DATA to a folder "
                             "you can write to.") from error
+    try:
+        _fetch_locked(dataset, root, files, deadline, limits)
+    finally:
+        lock.release()
+
+
+def _acquire(lock: FileLock, dataset: str, root: Path, deadline: float) -> None:
+    """Take ``lock``, waiting until ``deadline`` (with a line) while another process holds it."""
+    try:
+        lock.acquire(timeout=0)
+        return
+    except Timeout:
+        _say(f"Another process is downloading {TITLES[dataset]} into {root}; waiting for it to finish.")
+    try:
+        lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
+    except Timeout as error:
+        raise DownloadError(f"Another process was still downloading {TITLES[dataset]} into {root} when the "
+                            "time allowed ran out; let it finish, or stop it, and try again.") from error
+
+
+def _fetch_locked(dataset: str, root: Path, files: list[RemoteFile], deadline: float,
+                  limits: Limits) -> None:
+    """:func:`fetch`'s work, once this process holds the data set's lock."""
     missing = [remote for remote in files if not _verified(remote)]
     if missing:
         _say(f"Downloading {TITLES[dataset]} into {root} (giving up after {limits.deadline_s:g} s).")

@@ -1,45 +1,74 @@
-"""The end of every training notebook in one call: curves, test accuracy, confusion matrix, headline."""
+"""The end of every training notebook in one call (curves, test accuracy, confusion matrix, headline),
+and the confidence interval the notebooks give with a test accuracy."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+from scipy.stats import binomtest
+
+from helper.errors import CourseError
 from helper.results import record_result
 
 
+class Interval(NamedTuple):
+    """A confidence interval for an accuracy: fractions in [0, 1]."""
+
+    low: float
+    high: float
+
+
+def wilson_interval(correct: int, total: int, confidence: float = 0.95) -> Interval:
+    """The Wilson score interval (``.low``, ``.high``, fractions) for ``correct`` right out of ``total``.
+
+    How far a test accuracy measured on ``total`` images can be from the accuracy on all such
+    images; Wilson's interval stays inside [0, 1] and is accurate for small test sets too
+    (Brown, Cai & DasGupta 2001). ``scipy.stats.binomtest`` computes it.
+    """
+    if not (isinstance(correct, int) and isinstance(total, int) and 0 <= correct <= total and total >= 1):
+        raise CourseError(f"wilson_interval needs whole numbers 0 <= correct <= total, total >= 1; "
+                          f"got correct={correct!r}, total={total!r}.")
+    interval = binomtest(correct, total).proportion_ci(confidence_level=confidence, method="wilson")
+    return Interval(float(interval.low), float(interval.high))
+
+
 def summarize_training(model, loaders, history, *, device=None, title: str | None = None,
-                       precision: str = "fp32", channels_last: bool = False):
+                       flip_tta: bool = False):
     """The end of every training notebook in one call.
 
     Plots the training curves, evaluates ``model`` on ``loaders.test``, draws the confusion
     matrix and a grid of test images with their predictions (wrong ones in red), prints the
     test accuracy and the data set actually used, and records the headline with
     :func:`helper.results.record_result`. ``title`` (e.g. "VGG-16") starts the headline.
-    ``precision`` and ``channels_last`` should be the ones ``fit`` trained with, so that the test
-    set is evaluated as it was validated. Returns the :class:`helper.train.Evaluation` on the test set.
+    The test set is evaluated at the precision and layout ``fit`` trained with (``history``
+    remembers them); ``flip_tta`` adds flip test-time augmentation (see
+    :func:`helper.train.evaluate`). Returns the :class:`helper.train.Evaluation` on the test set.
     """
     from helper import plotting, train
 
     info = loaders.info
     device = train.model_device(model) if device is None else device
+    how = dict(device=device, precision=history.precision, channels_last=history.channels_last,
+               flip_tta=flip_tta)
     plotting.plot_history(history)
-    evaluation = train.evaluate(model, loaders.test, device=device, precision=precision,
-                                channels_last=channels_last)
-    predictions, targets = train.predict(model, loaders.test, device=device, precision=precision,
-                                         channels_last=channels_last)
+    evaluation = train.evaluate(model, loaders.test, **how)
+    predictions, targets = train.predict(model, loaders.test, **how)
     plotting.plot_confusion_matrix(targets, predictions, info.classes)
     images, labels = (t.cpu() for t in next(iter(loaders.test)))  # device-resident loaders give GPU tensors
     count = min(16, len(labels))
     plotting.show_images(images[:count], labels[:count], predictions=predictions[:count], info=info)
 
     data = f"{info.num_test} images of {info.pretty_name}"
-    print(f"test accuracy: {100 * evaluation.accuracy:.1f}% on {data}")
+    tta = " with flip test-time augmentation" if flip_tta else ""
+    print(f"test accuracy: {100 * evaluation.accuracy:.1f}%{tta} on {data}")
     if info.fell_back:
         print(f"(fell back: {info.requested} was neither in the data folder nor downloadable in time, "
               "so these are the bundled digits)")
-    headline = f"test accuracy {100 * evaluation.accuracy:.1f}% on {info.pretty_name}"
+    headline = f"test accuracy {100 * evaluation.accuracy:.1f}%{tta} on {info.pretty_name}"
     if info.fell_back:
         headline += " (offline fallback)"
     if title:
         headline = f"{title}: {headline}"
     record_result(headline, dataset=info.name, fell_back=info.fell_back, device=str(device),
-                  epochs=history.epochs, test_accuracy=round(evaluation.accuracy, 4))
+                  epochs=history.epochs, test_accuracy=round(evaluation.accuracy, 4), flip_tta=flip_tta)
     return evaluation

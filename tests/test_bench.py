@@ -39,6 +39,9 @@ def test_every_table_prints(tiny_registered, capsys):
     assert re.split(r"\s{2,}", grid_header.strip()) == ["model", "fp32", "tf32", "tf32 CL", "bf16", "bf16 CL",
                                                        "fastest", "full mode", "goal"]
     assert "bf16 CL" in out.split("helper.train.fit vs a bare loop")[1]  # measured at the full-mode setting
+    overhead_header = out.split("helper.train.fit vs a bare loop")[1].splitlines()[1]
+    assert re.split(r"\s{2,}", overhead_header.strip()) == [
+        "model", "precision", "fit", "bare loop", "overhead", "goal", "fit + EMA", "EMA cost"]
     assert "trains in float32, NCHW" in out  # the CPU ignores precision and layout, and says so
 
 

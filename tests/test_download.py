@@ -289,7 +289,7 @@ def test_only_a_corrupt_source_leaves_nothing_on_disk(cifar, serve, monkeypatch,
     monkeypatch.setenv("COURSE_CIFAR10_URLS", bad.url())
     with pytest.raises(download.DownloadError, match="MD5 does not match"):
         download.fetch("cifar10", tmp_path, download.full_limits())
-    assert list(tmp_path.rglob("*")) == []
+    assert [p.name for p in tmp_path.rglob("*")] == [".cifar10.download.lock"]  # no data, whole or partial
 
 
 def test_stalled_source_is_abandoned_within_the_bound(cifar, serve, monkeypatch, tmp_path, capsys):
@@ -469,3 +469,58 @@ def test_notebook_11_falls_back_at_once_when_the_only_source_is_throttled(large_
     assert slow.requests, "the notebook should have tried the configured source"
     # The cell also trains (one smoke epoch); without the budget it would wait minutes on the source.
     assert loading.metadata.papermill.duration < download.LECTURE_WINDOW_S + 15
+
+
+HOLD_THE_LOCK = """
+import sys, time
+from pathlib import Path
+from filelock import FileLock
+lock_path, archive, payload, hold_s = sys.argv[1:5]
+with FileLock(lock_path):
+    print("holding", flush=True)
+    time.sleep(float(hold_s))
+    if archive != "-":
+        Path(archive).write_bytes(Path(payload).read_bytes())  # the other download finishing
+"""
+
+
+def hold_lock(root: Path, archive: Path | None, payload: Path | None, seconds: float) -> subprocess.Popen:
+    """Another process that holds CIFAR-10's download lock for ``seconds``, then maybe puts the archive."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK, str(root / ".cifar10.download.lock"),
+                               str(archive or "-"), str(payload or "-"), str(seconds)],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "holding"
+    return holder
+
+
+def test_a_second_download_waits_for_the_first_and_uses_its_files(cifar, serve, monkeypatch, tmp_path,
+                                                                   capsys):
+    payload = tmp_path / "payload.tar.gz"
+    payload.write_bytes(cifar.archive)
+    root = tmp_path / "data"
+    root.mkdir()
+    source = serve({CIFAR_NAME: cifar.archive})
+    monkeypatch.setenv("COURSE_CIFAR10_URLS", source.url())
+    holder = hold_lock(root, root / CIFAR_NAME, payload, 1.0)
+    try:
+        download.fetch("cifar10", root, download.full_limits())
+    finally:
+        holder.wait(timeout=30)
+    assert "Another process is downloading CIFAR-10" in capsys.readouterr().out
+    assert source.requests == [], "the files the other process finished were used, not downloaded again"
+    assert (root / "cifar-10-batches-py" / "test_batch").is_file()
+
+
+def test_a_download_held_up_past_its_deadline_is_one_sentence(cifar, serve, monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_CIFAR10_URLS", serve({CIFAR_NAME: cifar.archive}).url())
+    holder = hold_lock(tmp_path, None, None, 30.0)
+    try:
+        start = time.monotonic()
+        busy = "Another process was still downloading CIFAR-10"
+        with pytest.raises(download.DownloadError, match=busy) as caught:
+            download.fetch("cifar10", tmp_path, download.Limits(deadline_s=1.0, window_s=1.0))
+        assert time.monotonic() - start < 10
+        assert "\n" not in str(caught.value)
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)

@@ -183,8 +183,8 @@ def test_checkpoint_of_another_model_is_refused(tmp_path):
                   progress=False, device="cpu")
 
 
-def resumable_run(epochs: int, checkpoint, device: str | None, disturb: bool = False
-                  ) -> tuple[nn.Module, train.History]:
+def resumable_run(epochs: int, checkpoint, device: str | None, disturb: bool = False,
+                  ema_decay: float | None = None) -> tuple[nn.Module, train.History]:
     """A notebook's training cell in a fresh process: seed, shuffled + augmented loaders (on the CPU or
     kept on ``device``), dropout, schedule. ``disturb`` draws extra random numbers first, as other
     cells of a resumed notebook might.
@@ -193,24 +193,27 @@ def resumable_run(epochs: int, checkpoint, device: str | None, disturb: bool = F
     loaders = data.get_dataloaders("digits", 32, subset=200, shape=(1, 8, 8), augment=True, seed=0,
                                    device=device)
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 10))
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.3),
+                          nn.Linear(32, 10))
     if disturb:
         torch.rand(7)
         np.random.rand(3)
         random.random()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
     history = train.fit(model, loaders.train, loaders.valid, epochs=epochs, optimizer=optimizer,
-                        schedule=train.one_cycle(0.05), label_smoothing=0.1, checkpoint=checkpoint,
-                        progress=False, device=device or "cpu")
+                        schedule=train.one_cycle(0.05), label_smoothing=0.1, ema_decay=ema_decay,
+                        checkpoint=checkpoint, progress=False, device=device or "cpu")
     return model, history
 
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
+@pytest.mark.parametrize("ema_decay", [None, 0.9])
 @pytest.mark.parametrize("device", [None, "cpu", pytest.param("cuda", marks=CUDA)])
-def test_a_resumed_run_continues_exactly_like_an_uninterrupted_one(tmp_path, capsys, monkeypatch, device):
-    straight, straight_history = resumable_run(3, None, device)
+def test_a_resumed_run_continues_exactly_like_an_uninterrupted_one(tmp_path, capsys, monkeypatch, device,
+                                                                    ema_decay):
+    straight, straight_history = resumable_run(3, None, device, ema_decay=ema_decay)
     after_straight = (torch.rand(3), np.random.rand(3), random.random())
     write = train._write_checkpoint
 
@@ -220,8 +223,9 @@ def test_a_resumed_run_continues_exactly_like_an_uninterrupted_one(tmp_path, cap
             shutil.copy(path, tmp_path / "epoch1.pt")
 
     monkeypatch.setattr(train, "_write_checkpoint", write_and_keep_epoch_1)
-    resumable_run(3, tmp_path / "run.pt", device)
-    resumed, resumed_history = resumable_run(3, tmp_path / "epoch1.pt", device, disturb=True)
+    resumable_run(3, tmp_path / "run.pt", device, ema_decay=ema_decay)
+    resumed, resumed_history = resumable_run(3, tmp_path / "epoch1.pt", device, disturb=True,
+                                             ema_decay=ema_decay)
     assert "Resuming from epoch1.pt after epoch 1 of 3" in capsys.readouterr().out
     for got, want in zip(resumed.state_dict().values(), straight.state_dict().values(), strict=True):
         assert torch.equal(got, want)
@@ -248,6 +252,7 @@ def test_a_checkpoint_for_another_schedule_length_is_refused(tmp_path):
     (dict(label_smoothing=0.1, loss_fn=nn.CrossEntropyLoss()), "only with the default loss"),
     (dict(epochs=0), "epochs must be a positive integer"),
     (dict(max_steps_per_epoch=0), "max_steps_per_epoch must be None or a positive integer"),
+    (dict(ema_decay=1.0), "ema_decay must be None or between 0 and 1"),
     (dict(schedule=train.one_cycle(0.1), train_loader=iter(toy_batches(2))), "needs the number of steps"),
 ])
 def test_bad_fit_arguments_raise_one_sentence(arguments, message):
@@ -373,6 +378,120 @@ def test_evaluate_and_predict_restore_the_training_flag_and_count_correctly():
         assert predictions.device.type == "cpu"
 
 
+def bn_model(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+
+
+def test_ema_is_the_warmed_up_moving_average_of_every_step():
+    batches = toy_batches(6)
+    model = bn_model()
+    history = train.fit(model, batches, batches[:2], epochs=2, optimizer=sgd(model, lr=0.5), ema_decay=0.8,
+                        progress=False, device="cpu")
+
+    manual = bn_model()  # the same steps by hand, averaging every float tensor of the state
+    optimizer = sgd(manual, lr=0.5)
+    average = copy.deepcopy(manual.state_dict())
+    manual.train()
+    for step, (x, y) in enumerate(batches * 2, start=1):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(manual(x), y).backward()
+        optimizer.step()
+        decay = min(0.8, (1 + step) / (10 + step))
+        for name, value in manual.state_dict().items():
+            average[name] = (decay * average[name] + (1 - decay) * value if value.is_floating_point()
+                             else value.clone())
+    for name, value in model.state_dict().items():  # fit leaves the average in the model
+        assert torch.allclose(value, average[name], atol=1e-6), name
+    assert model.state_dict()["1.num_batches_tracked"].item() == 12
+    assert not torch.allclose(model[0].weight, manual[0].weight), "the average differs from the last weights"
+    validated = train.evaluate(model, batches[:2]).accuracy
+    assert history.valid_accuracy[-1] == validated, "validation measured the average"
+
+
+def test_without_ema_fit_leaves_the_last_weights():
+    batches = toy_batches(3)
+    model, manual = bn_model(), bn_model()
+    train.fit(model, batches, None, epochs=1, optimizer=sgd(model), progress=False, device="cpu")
+    optimizer = sgd(manual)
+    for x, y in batches:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(manual(x), y).backward()
+        optimizer.step()
+    for got, want in zip(model.state_dict().values(), manual.state_dict().values(), strict=True):
+        assert torch.allclose(got, want, atol=1e-6)
+
+
+def test_a_checkpoint_without_the_weight_average_is_refused_for_a_run_with_one(tmp_path):
+    path = tmp_path / "tiny.pt"
+    model = tiny_model()
+    train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), checkpoint=path, progress=False,
+              device="cpu")
+    with pytest.raises(CourseError, match="does not fit"):
+        train.fit(model, toy_batches(2), None, epochs=2, optimizer=sgd(model), ema_decay=0.9, checkpoint=path,
+                  progress=False, device="cpu")
+
+
+class Mirrored(nn.Module):
+    """Scores class 0 by the left half of the image and class 1 by the right half."""
+
+    def forward(self, x):
+        half = x.shape[-1] // 2
+        return torch.stack([x[..., :half].sum((1, 2, 3)), x[..., half:].sum((1, 2, 3))], 1)
+
+
+def test_flip_tta_averages_the_probabilities_of_the_image_and_its_mirror():
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(8, 1, 4, 4, generator=generator)
+    targets = torch.randint(2, (8,), generator=generator)
+    loader = [(images, targets)]
+    logits = Mirrored()(images)
+    mean_probabilities = (logits.softmax(1) + logits.flip(1).softmax(1)) / 2  # the mirror swaps the halves
+    expected = nn.functional.nll_loss(mean_probabilities.log(), targets).item()
+    result = train.evaluate(Mirrored(), loader, flip_tta=True)
+    assert result.loss == pytest.approx(expected, rel=1e-5)
+    assert result.loss != pytest.approx(train.evaluate(Mirrored(), loader).loss, rel=1e-3)
+    symmetric = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(1, 3))  # mirror-blind
+    plain, averaged = train.evaluate(symmetric, loader), train.evaluate(symmetric, loader, flip_tta=True)
+    assert averaged.accuracy == plain.accuracy and averaged.loss == pytest.approx(plain.loss, rel=1e-5)
+    predictions, _ = train.predict(symmetric, loader, flip_tta=True)
+    assert predictions.tolist() == train.predict(symmetric, loader)[0].tolist()
+
+
+def test_wilson_interval_matches_scipy_and_refuses_impossible_counts():
+    from scipy.stats import binomtest
+
+    interval = report.wilson_interval(330, 360)
+    reference = binomtest(330, 360).proportion_ci(method="wilson")
+    assert (interval.low, interval.high) == pytest.approx((reference.low, reference.high))
+    assert interval.low < 330 / 360 < interval.high
+    wider = report.wilson_interval(330, 360, confidence=0.99)
+    assert wider.low < interval.low and wider.high > interval.high
+    for correct, total in [(5, 4), (-1, 4), (1, 0), (0.5, 4)]:
+        with pytest.raises(CourseError, match="wilson_interval needs whole numbers"):
+            report.wilson_interval(correct, total)
+
+
+def test_summarize_training_evaluates_as_fit_trained(monkeypatch):
+    seen = []
+    real_evaluate = train.evaluate
+
+    def spy(*args, **kwargs):
+        seen.append({k: kwargs[k] for k in ("precision", "channels_last", "flip_tta")})
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(train, "evaluate", spy)
+    monkeypatch.setattr(report, "record_result", lambda headline, **facts: None)
+    loaders = data.get_dataloaders("digits", 64, subset=200, shape=(1, 8, 8))
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    history = train.fit(model, loaders.train, None, epochs=1, optimizer=sgd(model), precision="bf16",
+                        channels_last=True, progress=False, device="cpu")
+    assert (history.precision, history.channels_last) == ("bf16", True)
+    report.summarize_training(model, loaders, history, flip_tta=True)
+    assert seen == [dict(precision="bf16", channels_last=True, flip_tta=True)]
+
+
 def test_summarize_training_reports_and_records(capsys, monkeypatch):
     recorded = []
     monkeypatch.setattr(report, "record_result", lambda headline, **facts: recorded.append((headline, facts)))
@@ -388,4 +507,4 @@ def test_summarize_training_reports_and_records(capsys, monkeypatch):
     [(headline, facts)] = recorded
     assert headline == f"linear: test accuracy {100 * result.accuracy:.1f}% on digits"
     assert facts == dict(dataset="digits", fell_back=False, device="cpu", epochs=2,
-                         test_accuracy=round(result.accuracy, 4))
+                         test_accuracy=round(result.accuracy, 4), flip_tta=False)

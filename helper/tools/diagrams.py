@@ -45,7 +45,7 @@ COLORS = {
     "data": "#eeeeee",  # images, feature maps, vectors
     "conv": "#9ecae1",
     "pool": "#fdd0a2",
-    "act": "#c7e9c0",  # batch norm, ReLU, dropout, softmax
+    "act": "#c7e9c0",  # batch norm, ReLU, dropout, softmax (each legend names those it shows)
     "linear": "#dadaeb",
     "concat": "#fcbba1",  # filter concatenation, Inception modules
 }
@@ -53,7 +53,6 @@ KIND_NAMES = {
     "data": "input, feature maps",
     "conv": "convolution",
     "pool": "pooling",
-    "act": "batch norm, ReLU, dropout, softmax",
     "linear": "fully connected",
     "concat": "concatenation, Inception module",
 }
@@ -466,7 +465,7 @@ def residual_block() -> Figure:
     _text(ax, centres[-1][0], y - 0.68, "out: 2C×H/2×W/2", SMALL)
     _text(ax, 6.0, 0.18, "Option A (He et al. 2016, their CIFAR-10 ResNets): a parameter-free shortcut "
                          "instead, taking every 2nd pixel and padding the C new channels with zeros.", SMALL)
-    _legend(ax, _kinds("conv", "act"), loc="upper right")
+    _legend(ax, [*_kinds("conv"), _swatch("batch norm, ReLU", COLORS["act"])], loc="upper right")
     return fig
 
 
@@ -566,7 +565,8 @@ def googlenet() -> Figure:
     _text(ax, 0.25, 6.35, "GoogLeNet (Szegedy et al. 2015)", TITLE, ha="left", weight="bold")
     _text(ax, 0.25, 5.95, "training loss = main loss + 0.3 × (auxiliary loss 1 + 2);\n"
                           "the auxiliary heads are dropped at test time", SMALL, ha="left", va="top")
-    _legend(ax, _kinds("data", "conv", "pool", "concat", "linear", "act"), loc="lower left", ncols=2)
+    kinds = [*_kinds("data", "conv", "pool", "concat", "linear"), _swatch("dropout, softmax", COLORS["act"])]
+    _legend(ax, kinds, loc="lower left", ncols=2)
     return fig
 
 
