@@ -488,6 +488,7 @@ def fit(
     path = Path(checkpoint) if checkpoint is not None else None
     if path is not None and path.exists():
         history = _load_checkpoint(path, run)
+        history.precision, history.channels_last = precision, channels_last  # how it goes on from here
         print(f"Resuming from {path.name} after epoch {history.epochs} of {epochs}.")
     writer = _CheckpointWriter(path) if path is not None else None
     plot = None

@@ -172,6 +172,16 @@ def test_checkpoint_resumes_after_the_last_finished_epoch(tmp_path, capsys):
     assert done.epochs == 2 and done.iteration_loss == second.iteration_loss
 
 
+def test_a_resumed_history_names_the_precision_it_goes_on_with(tmp_path):
+    path = tmp_path / "tiny.pt"
+    model = tiny_model()
+    train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), precision="bf16", checkpoint=path,
+              progress=False, device="cpu")
+    history = train.fit(model, toy_batches(2), None, epochs=2, optimizer=sgd(model), checkpoint=path,
+                        progress=False, device="cpu")
+    assert (history.epochs, history.precision, history.channels_last) == (2, "fp32", False)
+
+
 def test_checkpoint_of_another_model_is_refused(tmp_path):
     path = tmp_path / "tiny.pt"
     model = tiny_model()
