@@ -132,6 +132,14 @@ def test_tools_command_line_lists_its_commands():
     assert done.returncode == 0 and all(name in done.stdout for name in COMMANDS), done.stdout
 
 
+@pytest.mark.parametrize("module", ["bench", "homework", "refresh", "runner"])
+def test_each_tool_also_runs_as_its_own_module(module):
+    """python -m helper.tools.NAME works too (the GPU timing kit calls bench and runner so)."""
+    done = subprocess.run([sys.executable, "-m", f"helper.tools.{module}", "--help"], capture_output=True,
+                          text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0 and "usage:" in done.stdout, done.stdout + done.stderr
+
+
 def test_unknown_notebook_is_one_sentence(tmp_path):
     done = subprocess.run([sys.executable, "-m", "helper.tools", "run", "--out", str(tmp_path), "99"],
                           capture_output=True, text=True, cwd=ROOT, timeout=60)

@@ -26,6 +26,7 @@ makes a run slower).
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -362,3 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\nOn a busy or shared machine single runs vary by 10-30%; raise --repeats and --steps before "
           "reading a small difference as real.")
     return 0
+
+
+if __name__ == "__main__":  # python -m helper.tools.bench, the same as python -m helper.tools bench
+    from helper.tools.cli import main as cli
+
+    raise SystemExit(cli(["bench", *sys.argv[1:]]))
