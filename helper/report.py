@@ -51,8 +51,7 @@ def summarize_training(model, loaders, history, *, device=None, title: str | Non
     how = dict(device=device, precision=history.precision, channels_last=history.channels_last,
                flip_tta=flip_tta)
     plotting.plot_history(history)
-    evaluation = train.evaluate(model, loaders.test, **how)
-    predictions, targets = train.predict(model, loaders.test, **how)
+    evaluation, predictions, targets = train.evaluate_and_predict(model, loaders.test, **how)
     plotting.plot_confusion_matrix(targets, predictions, info.classes)
     images, labels = (t.cpu() for t in next(iter(loaders.test)))  # device-resident loaders give GPU tensors
     count = min(16, len(labels))

@@ -1,4 +1,5 @@
-"""The one training loop of the course: ``fit``, plus ``evaluate`` and ``predict``.
+"""The one training loop of the course: ``fit``, plus ``evaluate`` and ``predict`` (both at once:
+``evaluate_and_predict``).
 
 Accuracies are fractions in [0, 1]; losses are means per example.
 
@@ -484,11 +485,11 @@ def fit(
                device, numerics, memory_format, _order_generators(train_loader), total_steps,
                _WeightAverage(model, ema_decay) if ema_decay is not None else None)
 
-    history = History(precision=precision, channels_last=channels_last)
     path = Path(checkpoint) if checkpoint is not None else None
-    if path is not None and path.exists():
-        history = _load_checkpoint(path, run)
-        history.precision, history.channels_last = precision, channels_last  # how it goes on from here
+    resuming = path is not None and path.exists()
+    history = _load_checkpoint(path, run) if resuming else History()
+    history.precision, history.channels_last = precision, channels_last  # how it trains from here on
+    if resuming:
         print(f"Resuming from {path.name} after epoch {history.epochs} of {epochs}.")
     writer = _CheckpointWriter(path) if path is not None else None
     plot = None
@@ -628,6 +629,44 @@ def _eval_batches(model: nn.Module, loader: Iterable, device: torch.device, prec
         model.train(was_training)
 
 
+def _pass(model: nn.Module, loader: Iterable, loss_fn: LossFn | None, device: torch.device | str | None,
+          precision: str, channels_last: bool, flip_tta: bool
+          ) -> tuple[Evaluation, torch.Tensor, torch.Tensor]:
+    """One pass over ``loader``: the :class:`Evaluation` (its loss NaN without ``loss_fn``), then the
+    predicted classes and the true targets as CPU tensors."""
+    device = torch.device(device) if device is not None else model_device(model)
+    loss_sum = torch.zeros((), device=device)
+    predictions, targets = [], []
+    for logits, batch_targets in _eval_batches(model, loader, device, precision, channels_last, flip_tta):
+        if loss_fn is not None:
+            loss_sum += loss_fn(logits, batch_targets).float() * len(batch_targets)
+        predictions.append(logits.argmax(1))
+        targets.append(batch_targets)
+    if not predictions:
+        empty = torch.empty(0, dtype=torch.long)
+        return Evaluation(float("nan"), float("nan")), empty, empty.clone()
+    predicted, truth = torch.cat(predictions), torch.cat(targets)
+    seen = len(truth)
+    loss = loss_sum.item() / seen if loss_fn is not None else float("nan")
+    return Evaluation(loss, (predicted == truth).sum().item() / seen), predicted.cpu(), truth.cpu()
+
+
+def evaluate_and_predict(
+    model: nn.Module,
+    loader: Iterable,
+    *,
+    loss_fn: LossFn | None = None,
+    device: torch.device | str | None = None,
+    precision: str = "fp32",
+    channels_last: bool = False,
+    flip_tta: bool = False,
+) -> tuple[Evaluation, torch.Tensor, torch.Tensor]:
+    """:func:`evaluate` and :func:`predict` in one pass over ``loader``: the :class:`Evaluation`,
+    then the predicted classes and the true targets as CPU tensors."""
+    loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
+    return _pass(model, loader, loss_fn, device, precision, channels_last, flip_tta)
+
+
 def evaluate(
     model: nn.Module,
     loader: Iterable,
@@ -645,18 +684,8 @@ def evaluate(
     classifies each image by the mean of its own and its mirror image's class probabilities (only
     meaningful for a model trained with random horizontal flips, such as full mode's CIFAR-10 runs).
     """
-    loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
-    device = torch.device(device) if device is not None else model_device(model)
-    loss_sum = torch.zeros((), device=device)
-    correct = torch.zeros((), device=device, dtype=torch.long)
-    seen = 0
-    for logits, targets in _eval_batches(model, loader, device, precision, channels_last, flip_tta):
-        loss_sum += loss_fn(logits, targets).float() * len(targets)
-        correct += (logits.argmax(1) == targets).sum()
-        seen += len(targets)
-    if seen == 0:
-        return Evaluation(float("nan"), float("nan"))
-    return Evaluation(loss_sum.item() / seen, correct.item() / seen)
+    return evaluate_and_predict(model, loader, loss_fn=loss_fn, device=device, precision=precision,
+                                channels_last=channels_last, flip_tta=flip_tta)[0]
 
 
 def predict(model: nn.Module, loader: Iterable, *, device: torch.device | str | None = None,
@@ -667,11 +696,5 @@ def predict(model: nn.Module, loader: Iterable, *, device: torch.device | str | 
     ``device`` defaults to the device the model's parameters are on; ``precision``,
     ``channels_last`` and ``flip_tta`` as for :func:`evaluate`. The train/eval flag is restored.
     """
-    device = torch.device(device) if device is not None else model_device(model)
-    predictions, targets = [], []
-    for logits, batch_targets in _eval_batches(model, loader, device, precision, channels_last, flip_tta):
-        predictions.append(logits.argmax(1).cpu())
-        targets.append(batch_targets.cpu())
-    if not predictions:
-        return torch.empty(0, dtype=torch.long), torch.empty(0, dtype=torch.long)
-    return torch.cat(predictions), torch.cat(targets)
+    _, predicted, truth = _pass(model, loader, None, device, precision, channels_last, flip_tta)
+    return predicted, truth

@@ -386,6 +386,11 @@ def test_evaluate_and_predict_restore_the_training_flag_and_count_correctly():
         assert model.training is flag
         assert predictions.tolist() == [0, 1, 2, 3] and truth.tolist() == targets.tolist()
         assert predictions.device.type == "cpu"
+        both, predicted, true = train.evaluate_and_predict(model, loader)  # the two in one pass
+        assert model.training is flag
+        assert both == result and torch.equal(predicted, predictions) and torch.equal(true, truth)
+    assert train.evaluate(model, []).accuracy != train.evaluate(model, []).accuracy  # NaN for no data
+    assert [t.tolist() for t in train.predict(model, [])] == [[], []]
 
 
 def bn_model(seed: int = 0) -> nn.Module:
@@ -484,13 +489,13 @@ def test_wilson_interval_matches_scipy_and_refuses_impossible_counts():
 
 def test_summarize_training_evaluates_as_fit_trained(monkeypatch):
     seen = []
-    real_evaluate = train.evaluate
+    real_pass = train.evaluate_and_predict
 
     def spy(*args, **kwargs):
         seen.append({k: kwargs[k] for k in ("precision", "channels_last", "flip_tta")})
-        return real_evaluate(*args, **kwargs)
+        return real_pass(*args, **kwargs)
 
-    monkeypatch.setattr(train, "evaluate", spy)
+    monkeypatch.setattr(train, "evaluate_and_predict", spy)
     monkeypatch.setattr(report, "record_result", lambda headline, **facts: None)
     loaders = data.get_dataloaders("digits", 64, subset=200, shape=(1, 8, 8))
     torch.manual_seed(0)
