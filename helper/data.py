@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import pickle
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -49,6 +50,7 @@ from helper.download import (
 )
 from helper.errors import CourseError
 from helper.modes import check_mode
+from helper.train import resolve_device
 
 DATASETS = ("mnist", "cifar10", "digits")
 DIGIT_CLASSES = [str(d) for d in range(10)]
@@ -228,11 +230,12 @@ def checkout_root() -> Path | None:
 
 
 def data_dir() -> Path:
-    """Where MNIST and CIFAR-10 live: ``$COURSE_DATA`` when set, else ``data/`` in the checkout,
-    else the user's cache directory (never inside an installed package)."""
+    """Where MNIST and CIFAR-10 live: ``$COURSE_DATA`` when set (a relative one is taken from the
+    checkout, as :func:`resolve_root` does), else ``data/`` in the checkout, else the user's cache
+    directory (never inside an installed package)."""
     configured = os.environ.get("COURSE_DATA", "").strip()
     if configured:
-        return Path(configured).expanduser().absolute()
+        return resolve_root(configured).absolute()
     checkout = checkout_root()
     if checkout is not None:
         return checkout / "data"
@@ -252,6 +255,10 @@ def _torchvision_dataset(name: str, root: Path, train: bool):
 
     cls = datasets.MNIST if name == "mnist" else datasets.CIFAR10
     return cls(str(root), train=train, download=False)
+
+
+# What torchvision raises for unpacked files that are damaged (cut short, overwritten, wrong format).
+UNREADABLE = (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError)
 
 
 def _load_torchvision(name: str, root: Path) -> tuple[torch.Tensor, ...]:
@@ -315,11 +322,15 @@ def _load_digits(shape: tuple[int, int, int]) -> tuple[torch.Tensor, ...]:
 
 
 def stratified_sample(targets: torch.Tensor, size: int, seed: int) -> torch.Tensor:
-    """Indices of ``size`` items whose class proportions match ``targets`` (sorted; seeded)."""
+    """Indices of ``size`` items whose class proportions match ``targets`` (sorted; seeded).
+
+    When fewer items than classes would be left out, they are left out at random instead."""
     everything = np.arange(len(targets))
     if size >= len(targets):
         return torch.as_tensor(everything)
-    chosen, _ = train_test_split(everything, train_size=size, stratify=targets.numpy(), random_state=seed)
+    n_classes = len(torch.unique(targets))  # both parts must hold every class to stratify
+    stratify = targets.numpy() if min(size, len(targets) - size) >= n_classes else None
+    chosen, _ = train_test_split(everything, train_size=size, stratify=stratify, random_state=seed)
     return torch.as_tensor(np.sort(chosen))
 
 
@@ -351,38 +362,42 @@ def make_loader(dataset: TensorImages, batch_size: int, *, shuffle: bool, seed: 
     )
 
 
-def _device(device: torch.device | str | None) -> torch.device | None:
-    """``device`` as a torch.device (None stays None); a sentence when it is not a device name."""
-    if device is None:
-        return None
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise CourseError(f"device must be None or a device such as 'cuda'; got {device!r}.") from error
+def _whole(value: object) -> bool:
+    """Whether ``value`` is an integer (Python's or NumPy's), not a bool."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _real(value: object) -> bool:
+    """Whether ``value`` is a real number (Python's or NumPy's), not a bool."""
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
 
 
 def _check_arguments(name: str, batch_size: int, valid_fraction: float, subset: int | None,
-                     test_subset: int | None, num_workers: int, shape: tuple[int, int, int] | None,
+                     test_subset: int | None, seed: int, num_workers: int, shape: tuple[int, int, int] | None,
                      download_budget_s: float | None, device: torch.device | None) -> None:
     if name not in DATASETS:
         raise CourseError(f"Unknown data set {name!r}; choose one of {', '.join(map(repr, DATASETS))}.")
-    if not isinstance(batch_size, int) or batch_size < 1:
+    if not _whole(batch_size) or batch_size < 1:
         raise CourseError(f"batch_size must be a positive integer; got {batch_size!r}.")
-    if not 0.0 <= valid_fraction < 1.0:
-        raise CourseError(f"valid_fraction must be in [0, 1); got {valid_fraction!r}.")
+    if not _real(valid_fraction) or not 0.0 <= valid_fraction < 1.0:
+        raise CourseError(f"valid_fraction must be a number in [0, 1); got {valid_fraction!r}.")
     for label, value in (("subset", subset), ("test_subset", test_subset)):
-        if value is not None and (not isinstance(value, int) or value < 10):
+        if value is not None and (not _whole(value) or value < 10):
             raise CourseError(f"{label} must be None or an integer of at least 10 (one image per class); "
                               f"got {value!r}.")
-    if num_workers < 0:
-        raise CourseError(f"num_workers must be 0 or more; got {num_workers!r}.")
+    if not _whole(seed) or not 0 <= seed < 2**32:
+        raise CourseError(f"seed must be an integer from 0 to 2**32 - 1; got {seed!r}.")
+    if not _whole(num_workers) or num_workers < 0:
+        raise CourseError(f"num_workers must be an integer, 0 or more; got {num_workers!r}.")
     if num_workers and device is not None:
         raise CourseError("num_workers only applies to loaders on the CPU; with device= the data are "
                           "prepared on the device itself.")
     if shape is not None and name != "digits":
         raise CourseError(f"shape only applies to the digits data set; {name} images are {SHAPES[name]}.")
-    budget_ok = isinstance(download_budget_s, int | float) and not isinstance(download_budget_s, bool) \
-        and download_budget_s >= 0
+    well_formed = isinstance(shape, tuple | list) and len(shape) == 3 and all(map(_whole, shape))
+    if shape is not None and not well_formed:
+        raise CourseError(f"shape must be (channels, height, width), such as (3, 32, 32); got {shape!r}.")
+    budget_ok = _real(download_budget_s) and download_budget_s >= 0
     if download_budget_s is not None and not budget_ok:
         raise CourseError(f"download_budget_s must be None (no budget) or a number of seconds, 0 or more; "
                           f"got {download_budget_s!r}.")
@@ -441,20 +456,20 @@ def get_dataloaders(
       (:class:`DeviceLoader`, seeded by ``seed``); the default None prepares batches on the CPU.
       A notebook passes ``device=data.data_device(MODE)``.
     """
-    device = _device(device)
-    _check_arguments(name, batch_size, valid_fraction, subset, test_subset, num_workers, shape,
+    device = resolve_device(device) if device is not None else None
+    _check_arguments(name, batch_size, valid_fraction, subset, test_subset, seed, num_workers, shape,
                      download_budget_s, device)
     root = data_dir() if root is None else resolve_root(root)
     used, fell_back = name, False
     if name == "digits":
         data = _load_digits(shape or SHAPES["digits"])
     else:
+        limits = full_limits() if download_budget_s is None else budget_limits(download_budget_s)
         try:
             if not all(p.exists() for p in expected_files(name, root)):
-                limits = full_limits() if download_budget_s is None else budget_limits(download_budget_s)
                 fetch(name, root, limits)
             data = _load_torchvision(name, root)
-        except (DownloadError, OSError, RuntimeError) as error:
+        except (DownloadError, *UNREADABLE) as error:
             if not fallback:
                 raise CourseError(_missing_message(name, root)) from error
             used, fell_back = "digits", True
@@ -562,8 +577,15 @@ def download(names: list[str] | tuple[str, ...] = ("mnist", "cifar10"),
         if name not in TITLES:
             raise CourseError(f"Can only download 'mnist' or 'cifar10'; got {name!r}.")
         if all(p.exists() for p in expected_files(name, folder)):
-            print(f"{PRETTY[name]} is already in {folder}.")
-            continue
+            try:
+                _load_torchvision(name, folder)
+            except UNREADABLE:
+                print(f"{PRETTY[name]} in {folder} is damaged; unpacking it again.")
+                for path in expected_files(name, folder):
+                    path.unlink(missing_ok=True)
+            else:
+                print(f"{PRETTY[name]} is already in {folder} (and reads correctly).")
+                continue
         fetch(name, folder, full_limits())
         print(f"{PRETTY[name]} is ready in {folder} (checksums verified).")
 

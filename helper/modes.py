@@ -31,5 +31,11 @@ def pick(
     check_mode(mode)
     if set(full) != set(lecture):
         raise CourseError("The lecture and full settings must name the same keys.")
+    unknown = sorted(set(smoke or {}) - set(lecture))
+    if unknown:
+        raise CourseError(f"The smoke settings may only replace lecture settings; {', '.join(unknown)} "
+                          "is not one (a typo?).")
+    if "mode" in lecture:
+        raise CourseError("A setting cannot be called 'mode': cfg.mode already holds MODE.")
     chosen = {"lecture": lecture, "full": full, "smoke": {**lecture, **(smoke or {})}}[mode]
     return SimpleNamespace(mode=mode, **chosen)

@@ -3,12 +3,20 @@ and the confidence interval the notebooks give with a test accuracy."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
+import numpy as np
 from scipy.stats import binomtest
 
 from helper.errors import CourseError
 from helper.results import record_result
+
+if TYPE_CHECKING:  # the heavy modules are imported when summarize_training runs
+    import torch
+    from torch import nn
+
+    from helper.data import Loaders
+    from helper.train import Evaluation, History
 
 
 class Interval(NamedTuple):
@@ -25,15 +33,19 @@ def wilson_interval(correct: int, total: int, confidence: float = 0.95) -> Inter
     images; Wilson's interval stays inside [0, 1] and is accurate for small test sets too
     (Brown, Cai & DasGupta 2001). ``scipy.stats.binomtest`` computes it.
     """
-    if not (isinstance(correct, int) and isinstance(total, int) and 0 <= correct <= total and total >= 1):
+    whole = all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in (correct, total))
+    if not (whole and 0 <= correct <= total and total >= 1):
         raise CourseError(f"wilson_interval needs whole numbers 0 <= correct <= total, total >= 1; "
                           f"got correct={correct!r}, total={total!r}.")
-    interval = binomtest(correct, total).proportion_ci(confidence_level=confidence, method="wilson")
+    if isinstance(confidence, bool) or not isinstance(confidence, float | int) or not 0 < confidence < 1:
+        raise CourseError(f"confidence must be a fraction between 0 and 1, e.g. 0.95; got {confidence!r}.")
+    interval = binomtest(int(correct), int(total)).proportion_ci(confidence_level=confidence, method="wilson")
     return Interval(float(interval.low), float(interval.high))
 
 
-def summarize_training(model, loaders, history, *, device=None, title: str | None = None,
-                       flip_tta: bool = False):
+def summarize_training(model: nn.Module, loaders: Loaders, history: History, *,
+                       device: torch.device | str | None = None, title: str | None = None,
+                       flip_tta: bool = False) -> Evaluation:
     """The end of every training notebook in one call.
 
     Plots the training curves, evaluates ``model`` on ``loaders.test``, draws the confusion

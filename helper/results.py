@@ -16,10 +16,13 @@ def record_result(headline: str, **facts: Any) -> dict[str, Any]:
     """Show ``headline`` and store it with ``facts`` (data set, device, accuracy, ...) in the output."""
     result = {"headline": headline, **facts}
     try:
+        from IPython import get_ipython
         from IPython.display import display
-
-        display({RESULT_MIME: result, "text/plain": headline}, raw=True)
     except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display({RESULT_MIME: result, "text/plain": headline}, raw=True)
+    else:  # plain Python: IPython's display would print the whole bundle
         print(headline)
     return result
 

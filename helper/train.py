@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import os
+import pickle
 import random
 import threading
 import time
@@ -68,6 +69,19 @@ def default_device() -> torch.device:
     return torch.device("cpu")
 
 
+def resolve_device(device: torch.device | str) -> torch.device:
+    """``device`` as a ``torch.device`` that this machine has; a sentence when it is not one."""
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise CourseError(f"device must be a device such as 'cpu' or 'cuda'; got {device!r}.") from error
+    available = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if not available.get(resolved.type, True):
+        raise CourseError(f"This machine has no {resolved.type} device; leave device unset to use "
+                          f"{default_device()}.")
+    return resolved
+
+
 @dataclass
 class History:
     """What ``fit`` measured: one loss per training step, and per-epoch losses and accuracies.
@@ -92,6 +106,14 @@ class History:
     def epochs(self) -> int:
         """Number of finished epochs."""
         return len(self.train_loss)
+
+    def drop_unfinished_epoch(self) -> None:
+        """Forget the per-epoch entries of an epoch stopped during its validation (``epoch_seconds``
+        is appended last), so every per-epoch list counts the same finished epochs. The steps'
+        losses stay in ``iteration_loss``: those steps did happen."""
+        finished = len(self.epoch_seconds)
+        for values in (self.train_loss, self.train_accuracy, self.valid_loss, self.valid_accuracy):
+            del values[finished:]
 
 
 class Evaluation(NamedTuple):
@@ -189,6 +211,12 @@ def _tf32(enabled: bool) -> Iterator[None]:
             setattr(owner, name, value)
 
 
+def memory_format(channels_last: bool, device: torch.device) -> torch.memory_format:
+    """The memory format of ``fit``'s model and batches: channels-last (NHWC) only on CUDA, where
+    tensor-core convolutions prefer it; elsewhere the tensors keep theirs."""
+    return torch.channels_last if channels_last and device.type == "cuda" else torch.preserve_format
+
+
 def _autocast(numerics: _Numerics) -> AbstractContextManager:
     """A fresh context for one forward pass: ``torch.autocast`` for bf16/fp16, else nothing."""
     if numerics.autocast is None:
@@ -271,12 +299,13 @@ def _order_generators(loader: object) -> list[torch.Generator]:
 
 
 def _rng_states() -> dict[str, Any]:
-    """The global random states of torch (CPU and initialised CUDA devices), NumPy and Python."""
+    """The global random states of torch (CPU, initialised CUDA devices, MPS), NumPy and Python."""
     numpy_state = np.random.get_state(legacy=False)
     numpy_state["state"]["key"] = numpy_state["state"]["key"].tolist()
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
+        "mps": torch.mps.get_rng_state() if torch.backends.mps.is_available() else None,
         "numpy": numpy_state,
         "python": random.getstate(),
     }
@@ -286,6 +315,8 @@ def _set_rng_states(states: dict[str, Any]) -> None:
     torch.set_rng_state(states["torch"])
     if states["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states["cuda"])
+    if states.get("mps") is not None and torch.backends.mps.is_available():
+        torch.mps.set_rng_state(states["mps"])
     numpy_state = states["numpy"]
     numpy_state["state"]["key"] = np.array(numpy_state["state"]["key"], dtype=np.uint32)
     np.random.set_state(numpy_state)
@@ -334,7 +365,7 @@ class _CheckpointWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._thread: threading.Thread | None = None
-        self._error: OSError | None = None
+        self._error: Exception | None = None
 
     def write(self, state: dict[str, Any]) -> None:
         """Start writing ``state`` (see :func:`_checkpoint_state`) once the previous write is done."""
@@ -345,7 +376,7 @@ class _CheckpointWriter:
     def _write(self, state: dict[str, Any]) -> None:
         try:
             _write_checkpoint(self.path, state)
-        except OSError as error:
+        except Exception as error:  # noqa: BLE001 - torch.save reports a full disk as a RuntimeError
             self._error = error
 
     def wait(self) -> None:
@@ -378,7 +409,7 @@ def _load_checkpoint(path: Path, run: _Run) -> History:
         for generator, generator_state in zip(run.generators, state["loader"], strict=True):
             generator.set_state(generator_state)
         _set_rng_states(state["rng"])
-    except (RuntimeError, KeyError, TypeError, ValueError, EOFError) as error:
+    except (RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as error:
         raise CourseError(f"The checkpoint {path} does not fit this model, optimizer, schedule and loader; "
                           "delete it or pass another checkpoint path.") from error
     history.interrupted = False
@@ -446,10 +477,11 @@ def fit(
     - ``schedule``: the learning-rate schedule, a function ``(optimizer, total_steps) -> scheduler``
       such as :func:`one_cycle`; ``fit`` counts the steps (``epochs`` x batches per epoch, capped at
       ``max_steps_per_epoch``) and steps the scheduler after every batch. None keeps the rate fixed.
-    - ``label_smoothing``: for the default loss, cross-entropy against targets that put
-      ``1 - label_smoothing`` on the true class (Szegedy et al. 2016, "Rethinking the Inception
-      architecture"). ``loss_fn`` replaces that loss; the validation loss uses the same loss. A model
-      that returns a tuple in training mode (GoogLeNet's ``(logits, aux1, aux2)``) is trained with
+    - ``label_smoothing``: for the default loss, cross-entropy against targets that spread
+      ``label_smoothing`` evenly over all K classes, so the true class gets ``1 - label_smoothing +
+      label_smoothing / K`` (Szegedy et al. 2016, "Rethinking the Inception architecture").
+      ``loss_fn`` replaces that loss; the validation loss uses the same loss. A model that returns
+      a tuple in training mode (GoogLeNet's ``(logits, aux1, aux2)``) is trained with
       :func:`auxiliary_loss`; accuracy always comes from the main logits.
     - ``ema_decay``: keep an exponential moving average of the weights and batch-norm statistics,
       updated after every step (:data:`FULL_EMA_DECAY` is full mode's choice and its sources).
@@ -472,20 +504,23 @@ def fit(
     - Ctrl-C (Kernel > Interrupt) stops cleanly and returns the history so far.
     """
     _check_fit_arguments(epochs, loss_fn, label_smoothing, ema_decay, max_steps_per_epoch)
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device) if device is not None else default_device()
     numerics = _numerics(precision, device)
-    memory_format = torch.channels_last if channels_last and device.type == "cuda" else torch.preserve_format
-    model.to(device=device, memory_format=memory_format)
+    layout = memory_format(channels_last, device)
+    model.to(device=device, memory_format=layout)
     total_steps, scheduler = None, None
     if schedule is not None:
         total_steps = epochs * _schedule_steps(train_loader, max_steps_per_epoch)
         scheduler = schedule(optimizer, total_steps)
     run = _Run(model, optimizer, scheduler, torch.amp.GradScaler("cuda", enabled=numerics.scaler),
                loss_fn if loss_fn is not None else nn.CrossEntropyLoss(label_smoothing=label_smoothing),
-               device, numerics, memory_format, _order_generators(train_loader), total_steps,
+               device, numerics, layout, _order_generators(train_loader), total_steps,
                _WeightAverage(model, ema_decay) if ema_decay is not None else None)
 
     path = Path(checkpoint) if checkpoint is not None else None
+    if path is not None and path.is_dir():
+        raise CourseError(f"checkpoint must be a file name, and {path} is a folder; "
+                          f"pass e.g. {path / 'run.pt'}.")
     resuming = path is not None and path.exists()
     history = _load_checkpoint(path, run) if resuming else History()
     history.precision, history.channels_last = precision, channels_last  # how it trains from here on
@@ -518,6 +553,7 @@ def fit(
                     plot.update(history)
     except KeyboardInterrupt:
         history.interrupted = True
+        history.drop_unfinished_epoch()
         print(f"Training interrupted after {history.epochs} finished epoch(s); returning the history so far.")
     finally:
         epoch_bar.close()
@@ -615,13 +651,13 @@ def _eval_batches(model: nn.Module, loader: Iterable, device: torch.device, prec
     The model's train/eval flag is restored when the loop ends.
     """
     numerics = _numerics(precision, device)
-    memory_format = torch.channels_last if channels_last and device.type == "cuda" else torch.preserve_format
+    layout = memory_format(channels_last, device)
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode(), _tf32(numerics.tf32) if device.type == "cuda" else nullcontext():
             for inputs, targets in loader:
-                inputs = inputs.to(device, non_blocking=True, memory_format=memory_format)
+                inputs = inputs.to(device, non_blocking=True, memory_format=layout)
                 with _autocast(numerics):
                     logits = _flip_averaged(model, inputs) if flip_tta else _main_logits(model, inputs)
                 yield logits.float(), targets.to(device, non_blocking=True)
@@ -634,7 +670,7 @@ def _pass(model: nn.Module, loader: Iterable, loss_fn: LossFn | None, device: to
           ) -> tuple[Evaluation, torch.Tensor, torch.Tensor]:
     """One pass over ``loader``: the :class:`Evaluation` (its loss NaN without ``loss_fn``), then the
     predicted classes and the true targets as CPU tensors."""
-    device = torch.device(device) if device is not None else model_device(model)
+    device = resolve_device(device) if device is not None else model_device(model)
     loss_sum = torch.zeros((), device=device)
     predictions, targets = [], []
     for logits, batch_targets in _eval_batches(model, loader, device, precision, channels_last, flip_tta):
@@ -698,3 +734,25 @@ def predict(model: nn.Module, loader: Iterable, *, device: torch.device | str | 
     """
     _, predicted, truth = _pass(model, loader, None, device, precision, channels_last, flip_tta)
     return predicted, truth
+
+
+def accuracy_with_batch_statistics(model: nn.Module, loader: Iterable) -> float:
+    """Accuracy on ``loader`` when every batch norm normalises with the batch's own mean and
+    variance, as in training, instead of its running averages (dropout stays off).
+
+    Runs on a copy, so ``model``'s running averages stay untouched. Notebooks 07 and 09 use it to
+    ask whether the running averages hold a short-trained network back.
+    """
+    probe = copy.deepcopy(model).eval()
+    for module in probe.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.train()
+    device = model_device(probe)
+    correct = seen = 0
+    with torch.no_grad():
+        for inputs, targets in loader:
+            correct += (_main_logits(probe, inputs.to(device)).argmax(1).cpu() == targets.cpu()).sum().item()
+            seen += len(targets)
+    if not seen:
+        raise CourseError("The loader is empty: there is nothing to measure the accuracy on.")
+    return correct / seen

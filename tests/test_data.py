@@ -122,8 +122,14 @@ def test_training_order_is_seeded():
         (dict(name="digits", batch_size=8, subset=3), "subset"),
         (dict(name="digits", batch_size=8, test_subset=1000), "larger than"),
         (dict(name="mnist", batch_size=8, shape=(1, 8, 8)), "shape"),
-        (dict(name="digits", batch_size=8, device="gpu0"), "device must be None or a device"),
+        (dict(name="digits", batch_size=8, device="gpu0"), "device must be a device such as"),
         (dict(name="digits", batch_size=8, device="cpu", num_workers=2), "num_workers only applies"),
+        (dict(name="digits", batch_size=True), "batch_size"),
+        (dict(name="digits", batch_size=8, valid_fraction="0.1"), "valid_fraction"),
+        (dict(name="digits", batch_size=8, seed=-1), "seed must be an integer"),
+        (dict(name="digits", batch_size=8, seed=1.5), "seed must be an integer"),
+        (dict(name="digits", batch_size=8, num_workers=None), "num_workers must be an integer"),
+        (dict(name="digits", batch_size=8, shape=(1, 28)), "shape must be"),
     ],
 )
 def test_bad_arguments_raise_one_sentence(kwargs, fragment):
@@ -146,6 +152,18 @@ def test_missing_data_falls_back_to_digits_with_banner(offline, tmp_path, capsys
     assert (info.name, info.requested, info.fell_back, info.shape) == ("digits", name, True, shape)
     x, _ = next(iter(loaders.train))
     assert x.shape == (16, *shape)
+
+
+def test_a_device_this_machine_lacks_is_one_sentence(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(CourseError, match="This machine has no cuda device"):
+        data.get_dataloaders("digits", 8, device="cuda")
+
+
+def test_a_subset_just_below_the_whole_training_set_works():
+    loaders = data.get_dataloaders("digits", 64, subset=1432, valid_fraction=0)
+    assert loaders.info.num_train == 1432
+    assert data.get_dataloaders("digits", 64, subset=1432, seed=1, valid_fraction=0).info.num_train == 1432
 
 
 def test_fallback_clips_sizes_to_the_digits(offline):
@@ -356,7 +374,8 @@ def test_course_data_wins(monkeypatch, tmp_path):
     assert data.data_dir() == tmp_path / "elsewhere"
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COURSE_DATA", "relative")
-    assert data.data_dir() == tmp_path / "relative"  # taken from the current directory, made absolute
+    # taken from the checkout, so make data (at the root) and the notebooks (in notebooks/) agree
+    assert data.data_dir() == (data.checkout_root() or tmp_path) / "relative"
 
 
 def test_a_fake_checkout_is_detected(no_data_settings, monkeypatch, tmp_path):
@@ -386,8 +405,9 @@ def test_where_prints_the_data_directory(monkeypatch, tmp_path, capsys):
 def test_download_defaults_to_the_data_directory(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("COURSE_DATA", str(tmp_path))
     monkeypatch.setattr(data, "fetch", lambda name, root, limits: pytest.fail(f"{name} is already there"))
+    monkeypatch.setattr(data, "_load_torchvision", lambda name, root: None)  # reads correctly
     for path in data.expected_files("mnist", tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
     data.download(["mnist"])
-    assert capsys.readouterr().out.strip() == f"MNIST is already in {tmp_path}."
+    assert capsys.readouterr().out.strip() == f"MNIST is already in {tmp_path} (and reads correctly)."

@@ -524,3 +524,41 @@ def test_a_download_held_up_past_its_deadline_is_one_sentence(cifar, serve, monk
     finally:
         holder.kill()
         holder.wait(timeout=30)
+
+
+def test_a_stale_part_that_spoils_a_good_file_is_not_blamed_on_its_source(cifar, serve, monkeypatch,
+                                                                          tmp_path, capsys):
+    stale = b"bytes of some other file"  # a part the server can resume, but not the right beginning
+    (tmp_path / f"{CIFAR_NAME}.part").write_bytes(stale)
+    good = serve({CIFAR_NAME: cifar.archive})
+    monkeypatch.setenv("COURSE_CIFAR10_URLS", good.url())
+    download.fetch("cifar10", tmp_path, download.full_limits())
+    assert good.requests == [f"bytes={len(stale)}-", None], "resumed once, then fetched whole"
+    assert "downloading it whole from 127.0.0.1" in capsys.readouterr().out
+    assert md5((tmp_path / CIFAR_NAME).read_bytes()) == md5(cifar.archive)
+    assert leftovers(tmp_path) == []
+
+
+def test_damaged_unpacked_files_fall_back_and_make_data_repairs_them(cifar, monkeypatch, tmp_path, capsys):
+    (tmp_path / CIFAR_NAME).write_bytes(cifar.archive)
+    monkeypatch.setenv("COURSE_CIFAR10_URLS", refused_url())
+    assert not data.get_dataloaders("cifar10", 10, root=tmp_path).info.fell_back
+    batch = tmp_path / download.CIFAR10_FOLDER / "data_batch_3"
+    batch.write_bytes(batch.read_bytes()[:100])  # cut short, e.g. by a full disk
+    with pytest.raises(data.CourseError, match="missing or damaged") as caught:
+        data.get_dataloaders("cifar10", 10, root=tmp_path, fallback=False)
+    assert "make data" in str(caught.value) and "\n" not in str(caught.value)
+    assert data.get_dataloaders("cifar10", 10, root=tmp_path).info.fell_back
+    capsys.readouterr()
+    data.download(["cifar10"], tmp_path)  # the verified archive is still there: no network needed
+    assert "is damaged; unpacking it again" in capsys.readouterr().out
+    assert not data.get_dataloaders("cifar10", 10, root=tmp_path).info.fell_back
+
+
+def test_an_unreadable_mnist_file_falls_back_with_the_banner(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("COURSE_MNIST_URLS", refused_url())
+    for path in download.expected_files("mnist", tmp_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")  # torchvision's reader raises ValueError on these
+    loaders = data.get_dataloaders("mnist", 8, root=tmp_path)
+    assert loaders.info.fell_back and "`make data`" in capsys.readouterr().out

@@ -127,6 +127,14 @@ def test_check_of_missing_file_is_one_sentence(tmp_path, capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
+def test_check_of_a_damaged_copy_is_one_sentence(tmp_path, capsys):
+    damaged = tmp_path / "07_vgg16.ipynb"
+    damaged.write_text('{"cells": [')  # cut short, e.g. by a crash while saving
+    assert homework.main(["check", str(damaged)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not a readable Jupyter notebook" in err
+
+
 # --- on the real notebooks ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", NOTEBOOKS)

@@ -17,12 +17,34 @@ def test_select_by_number_prefix_or_all():
     assert notebooks.select([], NAMES) == NAMES
     assert notebooks.select(["7"], NAMES) == [NAMES[2]]
     assert notebooks.select(["11_net", "03"], NAMES) == [NAMES[1], NAMES[3]]
-    assert notebooks.select(["notebooks/01_padding.ipynb"], NAMES) == [NAMES[0]]
+
+
+def test_select_takes_a_path_as_that_file_and_never_as_a_name(tmp_path, monkeypatch):
+    copy = tmp_path / "hw" / "07_resnet.ipynb"
+    copy.parent.mkdir()
+    copy.write_text("{}")
+    assert notebooks.select([str(copy)], NAMES) == [copy.resolve()]
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert notebooks.select(["~/hw/07_resnet.ipynb"], NAMES) == [copy.resolve()]
+    for missing in ("homework/nope/07_resnet.ipynb", "07_resnet.ipynb", str(tmp_path / "hw" / "07")):
+        with pytest.raises(CourseError, match="There is no notebook at"):
+            notebooks.select([missing], NAMES)  # not the instructor's 07, which has the solutions
 
 
 def test_select_unknown_notebook_is_one_sentence():
     with pytest.raises(CourseError, match=r"No notebook matches '42'.*07_resnet"):
         notebooks.select(["42"], NAMES)
+
+
+def test_a_file_that_is_not_a_notebook_is_one_sentence_and_the_run_goes_on(tiny_course, tmp_path, capsys):
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{ not json")
+    with pytest.raises(CourseError, match="is not a readable Jupyter notebook"):
+        notebooks.read_notebook(broken)
+    assert runner.main(["--mode", "smoke", "--out", str(tmp_path / "build"), str(broken), "1"]) == 1
+    printed = capsys.readouterr().out
+    assert "Traceback" not in printed and "is not a readable Jupyter notebook" in printed
+    assert "1 of 2 notebooks ran" in printed
 
 
 def test_one_line_drops_colour_and_newlines():

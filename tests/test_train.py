@@ -264,6 +264,7 @@ def test_a_checkpoint_for_another_schedule_length_is_refused(tmp_path):
     (dict(max_steps_per_epoch=0), "max_steps_per_epoch must be None or a positive integer"),
     (dict(ema_decay=1.0), "ema_decay must be None or between 0 and 1"),
     (dict(schedule=train.one_cycle(0.1), train_loader=iter(toy_batches(2))), "needs the number of steps"),
+    (dict(device="gpu"), "device must be a device such as"),
 ])
 def test_bad_fit_arguments_raise_one_sentence(arguments, message):
     model = tiny_model()
@@ -338,6 +339,78 @@ def test_a_checkpoint_that_cannot_be_written_is_one_sentence(tmp_path):
     with pytest.raises(CourseError, match="Could not write the checkpoint"):
         train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model),
                   checkpoint=tmp_path / "file" / "run.pt", progress=False, device="cpu")
+
+
+def test_a_device_this_machine_lacks_is_one_sentence(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    model = tiny_model()
+    for call in (lambda: train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), device="cuda",
+                                   progress=False),
+                 lambda: train.evaluate(model, toy_batches(2), device="cuda")):
+        with pytest.raises(CourseError, match="This machine has no cuda device; leave device unset"):
+            call()
+
+
+def test_a_checkpoint_that_torch_fails_to_write_is_one_sentence(tmp_path, monkeypatch):
+    def full_disk(state, path):  # what torch.save raises when the disk fills up
+        raise RuntimeError("[enforce fail at inline_container.cc:603] . unexpected pos 64 vs 0")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    model = tiny_model()
+    with pytest.raises(CourseError, match="Could not write the checkpoint .*free some disk space"):
+        train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), checkpoint=tmp_path / "run.pt",
+                  progress=False, device="cpu")
+
+
+def test_a_checkpoint_path_that_is_a_folder_or_a_whole_model_is_one_sentence(tmp_path):
+    model = tiny_model()
+    with pytest.raises(CourseError, match="is a folder"):
+        train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), checkpoint=tmp_path,
+                  progress=False, device="cpu")
+    torch.save(model, tmp_path / "model.pt")  # a pickled model, not a checkpoint of fit's
+    with pytest.raises(CourseError, match="does not fit this model"):
+        train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model),
+                  checkpoint=tmp_path / "model.pt", progress=False, device="cpu")
+
+
+class InterruptedValidation:
+    """A validation loader whose second pass is stopped with Ctrl-C."""
+
+    def __init__(self) -> None:
+        self.passes = 0
+
+    def __iter__(self):
+        self.passes += 1
+        if self.passes == 2:
+            raise KeyboardInterrupt
+        yield from toy_batches(1)
+
+
+def test_ctrl_c_during_validation_keeps_the_per_epoch_lists_in_step(capsys):
+    model = tiny_model()
+    history = train.fit(model, toy_batches(3), InterruptedValidation(), epochs=4, optimizer=sgd(model),
+                        progress=False, device="cpu")
+    assert history.interrupted and history.epochs == 1
+    per_epoch = (history.train_loss, history.train_accuracy, history.valid_loss, history.valid_accuracy,
+                 history.epoch_seconds)
+    assert [len(values) for values in per_epoch] == [1] * 5
+    assert len(history.iteration_loss) == 2 * 3, "the second epoch's steps did happen"
+    assert "interrupted after 1 finished epoch" in capsys.readouterr().out
+
+
+def test_accuracy_with_batch_statistics_uses_each_batch_and_leaves_the_model_alone():
+    model = bn_model().eval()
+    model[1].running_mean.fill_(5.0)  # running averages far from any batch's statistics
+    batches = toy_batches(3)
+    before = copy.deepcopy(model.state_dict())
+    probe = copy.deepcopy(model).train()
+    correct = sum((probe(x).argmax(1) == y).sum().item() for x, y in batches)
+    expected = correct / sum(len(y) for _, y in batches)
+    assert train.accuracy_with_batch_statistics(model, batches) == expected
+    assert not model.training
+    assert all(torch.equal(before[key], value) for key, value in model.state_dict().items())
+    with pytest.raises(CourseError, match="The loader is empty"):
+        train.accuracy_with_batch_statistics(model, [])
 
 
 class InterruptedLoader:
@@ -482,9 +555,13 @@ def test_wilson_interval_matches_scipy_and_refuses_impossible_counts():
     assert interval.low < 330 / 360 < interval.high
     wider = report.wilson_interval(330, 360, confidence=0.99)
     assert wider.low < interval.low and wider.high > interval.high
-    for correct, total in [(5, 4), (-1, 4), (1, 0), (0.5, 4)]:
+    for correct, total in [(5, 4), (-1, 4), (1, 0), (0.5, 4), (True, 4)]:
         with pytest.raises(CourseError, match="wilson_interval needs whole numbers"):
             report.wilson_interval(correct, total)
+    assert report.wilson_interval(np.int64(330), np.int64(360)) == interval  # e.g. from a tensor's sum
+    for confidence in (95, 0.0, "0.95"):
+        with pytest.raises(CourseError, match="confidence must be a fraction between 0 and 1"):
+            report.wilson_interval(330, 360, confidence=confidence)
 
 
 def test_summarize_training_evaluates_as_fit_trained(monkeypatch):

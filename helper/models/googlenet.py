@@ -5,7 +5,8 @@ batch normalisation, dropout 0.4 precedes the final linear layer, and two auxili
 top of modules 4a and 4d. The local response normalisation layers of the stem are left out: they add no
 parameters, and later work (including the paper's own successors) found them unnecessary.
 ``torchvision.models.googlenet`` differs on purpose: it uses a 3x3 convolution in the "5x5" branch and
-adds batch norm after every convolution (6,624,904 parameters with its auxiliary heads).
+adds batch norm after every convolution (6,624,904 parameters without its auxiliary heads, 13,004,888
+with them).
 
 In training mode with ``aux_logits=True`` the forward pass returns ``(logits, aux1, aux2)``; the paper
 adds the auxiliary losses with weight 0.3 (``helper.train.auxiliary_loss``, which ``helper.train.fit``

@@ -77,18 +77,13 @@ def full_mode(name: str) -> tuple[str, bool]:
     return train.FULL_PRECISION[name], True
 
 
-def layout(channels_last: bool, device: torch.device) -> torch.memory_format:
-    """The memory format ``fit`` uses: channels-last only on CUDA."""
-    return torch.channels_last if channels_last and device.type == "cuda" else torch.contiguous_format
-
-
 def make_batches(count: int, batch_size: int, image_size: int, classes: int, device: torch.device,
                  channels_last: bool = False) -> Batches:
     """``count`` batches of random images and labels, already on ``device``, in ``fit``'s layout."""
     return [
         (
             torch.randn(batch_size, 3, image_size, image_size, device=device).to(
-                memory_format=layout(channels_last, device)),
+                memory_format=train.memory_format(channels_last, device)),
             torch.randint(classes, (batch_size,), device=device),
         )
         for _ in range(count)
@@ -132,7 +127,7 @@ def new_model(build: Callable[[], nn.Module], settings: Settings, channels_last:
               ) -> tuple[nn.Module, torch.optim.Optimizer]:
     """A fresh model (seed 0) on the device, in the layout asked for, and its SGD optimizer."""
     torch.manual_seed(0)
-    model = build().to(settings.device, memory_format=layout(channels_last, settings.device))
+    model = build().to(settings.device, memory_format=train.memory_format(channels_last, settings.device))
     return model, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
 
@@ -317,7 +312,7 @@ def profile_report(name: str, settings: Settings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     device = train.default_device()
-    on_gpu = device.type != "cpu"
+    on_gpu = device.type == "cuda"  # the grid's precisions and layouts apply only there
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     names = ", ".join(models.CIFAR_MODELS)
     parser.add_argument("--models", nargs="+", default=list(models.CIFAR_MODELS) if on_gpu else CPU_MODELS,

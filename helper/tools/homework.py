@@ -26,10 +26,12 @@ from helper.errors import CourseError
 from helper.tools.notebooks import (
     NOTEBOOK_DIR,
     REPO_ROOT,
+    NotebookFailed,
     copy_figures,
     execute,
     lecture_notebooks,
     one_line,
+    read_notebook,
     select,
 )
 
@@ -108,7 +110,7 @@ def make(notebooks: list[Path], out_dir: Path = HOMEWORK_DIR) -> list[Path]:
     written = []
     for path in notebooks:
         target = out_dir / path.name
-        nbformat.write(student_copy(nbformat.read(path, as_version=4), path), target)
+        nbformat.write(student_copy(read_notebook(path), path), target)
         copy_figures(path, out_dir)
         written.append(target)
     return written
@@ -150,7 +152,7 @@ def check(path: Path, mode: str = "smoke") -> list[CheckResult]:
     if not path.is_file():
         raise CourseError(f"There is no notebook at {path}; make one with `make homework NB=NN` "
                           "(or python -m helper.tools homework NN) first.")
-    if not grade_cells(nbformat.read(path, as_version=4)):
+    if not grade_cells(read_notebook(path)):
         raise CourseError(f"{path.name} has no nbgrader check cells to run.")
     executed = execute(path, mode, allow_errors=True, timeout=600)
     return grade(executed.nb, executed.errors)
@@ -180,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             available = lecture_notebooks(NOTEBOOK_DIR)
             chosen = select(args.notebooks, available)
             if not args.notebooks:  # all: only the notebooks that have exercises to check
-                chosen = [p for p in chosen if grade_cells(nbformat.read(p, as_version=4))]
+                chosen = [p for p in chosen if grade_cells(read_notebook(p))]
             if not chosen:
                 raise CourseError(f"No notebook in {NOTEBOOK_DIR} has nbgrader exercises yet.")
             for target in make(chosen):
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             raise CourseError("Name the copy to check: make check-homework FILE=homework/NN_name.ipynb "
                               "(or python -m helper.tools check-homework homework/NN_name.ipynb).")
         results = check(args.file)
-    except CourseError as error:
+    except (CourseError, NotebookFailed) as error:
         print(error, file=sys.stderr)
         return 2
     print_table(results)

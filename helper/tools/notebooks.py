@@ -6,6 +6,7 @@ runs the cells from the notebook's own folder, and each failure is kept as one s
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 NOTEBOOK_PATTERN = re.compile(r"^\d{2}_.+\.ipynb$")
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
-# The first code cell of every notebook (tests/test_notebooks.py checks they are all this one): it runs
+# The first code cell of every notebook (tests/test_layout.py checks they are all this one): it runs
 # before `import helper`, so it says in one sentence what to install instead of raising a traceback.
 SETUP_CELL = """\
 # Set-up check: one sentence on what to do if this kernel cannot run the course (README.md, "Set-up").
@@ -44,6 +45,10 @@ if importlib.util.find_spec("helper") is None:
     raise SetupNeeded("The course package is not installed for this kernel: run  %pip install -e ..  "
                       "in a cell (on Colab: !git clone the course repository, then %pip install -e "
                       "<its folder>), then restart the kernel.")"""
+
+
+# What nbformat raises for a file that is not a notebook (not JSON, not nbformat's schema, unreadable).
+UNREADABLE = (OSError, ValueError, KeyError, TypeError, AttributeError)
 
 
 class NotebookFailed(Exception):
@@ -73,8 +78,12 @@ def select(requested: list[str], available: list[Path]) -> list[Path]:
     chosen: list[Path] = []
     for wanted in requested:
         key = Path(wanted).name.removesuffix(".ipynb")
-        if wanted.endswith(".ipynb") and Path(wanted).is_file():
-            matches = [Path(wanted).resolve()]
+        if wanted.endswith(".ipynb") or os.sep in wanted or "/" in wanted:  # a path, never a name
+            path = Path(wanted).expanduser()
+            if not path.is_file():
+                raise CourseError(f"There is no notebook at {path}; check the path, or give a number or "
+                                  "name prefix of a course notebook.")
+            matches = [path.resolve()]
         elif key.isdigit():
             matches = [p for p in available if int(p.name[:2]) == int(key)]
         else:
@@ -85,6 +94,19 @@ def select(requested: list[str], available: list[Path]) -> list[Path]:
                               f"prefix of: {names}.")
         chosen.extend(p for p in matches if p not in chosen)
     return sorted(chosen, key=lambda p: p.name)
+
+
+def _unreadable(path: Path, error: Exception) -> str:
+    return (f"{path} is not a readable Jupyter notebook ({one_line(str(error), 120)}); restore it from git "
+            "or make a fresh copy (make homework NB=NN).")
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """The notebook at ``path``; :class:`CourseError` in one sentence when it cannot be read as one."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except UNREADABLE as error:
+        raise CourseError(_unreadable(path, error)) from error
 
 
 def copy_figures(source: Path, out_dir: Path) -> None:
@@ -127,7 +149,10 @@ def execute(path: Path, mode: str | None = None, *, output: Path | None = None, 
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
-    nb = load_notebook_node(str(path))  # nbformat's reader, plus the metadata papermill expects
+    try:
+        nb = load_notebook_node(str(path))  # nbformat's reader, plus the metadata papermill expects
+    except UNREADABLE as error:
+        raise NotebookFailed(_unreadable(path, error)) from error
     if mode is not None:
         check_mode(mode)
         nb = parameterize_notebook(nb, {"MODE": mode}, kernel_name="python3", language="python")

@@ -1,0 +1,35 @@
+"""helper.modes (a notebook's MODE to its settings) and helper.results outside a notebook."""
+
+from __future__ import annotations
+
+import pytest
+
+from helper import modes, results
+from helper.errors import CourseError
+
+LECTURE, FULL = dict(epochs=3, batch_size=32), dict(epochs=30, batch_size=256)
+
+
+def test_pick_gives_each_mode_its_settings():
+    assert vars(modes.pick("lecture", lecture=LECTURE, full=FULL)) == dict(mode="lecture", **LECTURE)
+    assert vars(modes.pick("full", lecture=LECTURE, full=FULL)) == dict(mode="full", **FULL)
+    smoke = modes.pick("smoke", lecture=LECTURE, full=FULL, smoke=dict(epochs=1))
+    assert (smoke.mode, smoke.epochs, smoke.batch_size) == ("smoke", 1, 32)
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (dict(mode="fast", lecture=LECTURE, full=FULL), "MODE must be one of"),
+    (dict(mode="full", lecture=LECTURE, full=dict(epochs=30)), "must name the same keys"),
+    (dict(mode="smoke", lecture=LECTURE, full=FULL, smoke=dict(epcohs=1)), "epcohs is not one"),
+    (dict(mode="lecture", lecture=dict(mode=1), full=dict(mode=2)), "cannot be called 'mode'"),
+])
+def test_pick_refuses_inconsistent_settings_in_one_sentence(arguments, message):
+    mode = arguments.pop("mode")
+    with pytest.raises(CourseError, match=message):
+        modes.pick(mode, **arguments)
+
+
+def test_record_result_prints_only_the_headline_outside_a_notebook(capsys):
+    recorded = results.record_result("VGG-16 97.8% on digits", dataset="digits")
+    assert capsys.readouterr().out == "VGG-16 97.8% on digits\n"
+    assert recorded == {"headline": "VGG-16 97.8% on digits", "dataset": "digits"}
