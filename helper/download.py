@@ -32,6 +32,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
@@ -193,14 +194,19 @@ class _Transfer(threading.Thread):
         self.finished = threading.Event()
         self._lock = threading.Lock()
         self._cancelled = False
+        self._out: BinaryIO | None = None
 
     @property
     def position(self) -> int:
         return self.offset + self.received
 
     def cancel(self) -> None:
+        """Stop writing, and close the part file now: a read may hang for a while longer, and
+        Windows cannot rename or delete a file that is still open."""
         with self._lock:
             self._cancelled = True
+            if self._out is not None:
+                self._out.close()
 
     def run(self) -> None:
         try:
@@ -243,7 +249,7 @@ class _Transfer(threading.Thread):
             with self._lock:
                 if self._cancelled:
                     return
-                out = self.part.open(mode)
+                out = self._out = self.part.open(mode)
             with out:
                 while chunk := response.read1(CHUNK):
                     with self._lock:
