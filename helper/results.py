@@ -5,9 +5,10 @@ Both halves live here, so the format has one home; this module imports no torch.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
+if TYPE_CHECKING:  # nbformat (through jsonschema) costs a notebook's kernel 2 s to import
+    import nbformat
 
 RESULT_MIME = "application/vnd.cnn-course.result+json"
 

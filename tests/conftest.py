@@ -7,10 +7,18 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import torch
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from helper.tools.homework import nbgrader_meta
 from helper.tools.notebooks import lecture_notebooks
+
+# Under pytest-xdist each worker gets its share of the cores, for its own torch and (OMP_NUM_THREADS) for
+# the notebook kernels it starts: two workers with two OpenMP threads each on two cores made the
+# lecture-mode training cells several times slower.
+if (workers := os.environ.get("PYTEST_XDIST_WORKER_COUNT")) is not None:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // int(workers))))
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 # Hermetic: notebooks that ask for MNIST or CIFAR-10 find sources that refuse at once (a closed loopback
 # port), so no test reaches for the real hosts; tests of the downloads set their own sources.
@@ -20,6 +28,27 @@ os.environ.setdefault("COURSE_CIFAR10_URLS", "http://127.0.0.1:9/cifar-10-python
 # The checkout's notebooks (also when helper itself is installed elsewhere, as in tests/test_install.py).
 COURSE_NOTEBOOKS = lecture_notebooks(Path(__file__).resolve().parents[1] / "notebooks")
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+
+# `make test` runs on two pytest-xdist workers with --dist loadfile: a file is one unit of work (its module
+# fixtures are built once, nbval's cells share one kernel), handed out in the order below (xdist's own
+# reordering is off). Longest first, so that the workers finish together: the second environment (minutes
+# of pip), the files that run every course notebook, the browser and the downloads, then nbval's
+# notebooks, then the unit tests.
+LONGEST_FILES = ("test_install.py", "test_exercises.py", "test_homework.py", "test_browser.py",
+                 "test_download.py", "test_layout.py")
+
+
+def _rank(item: pytest.Item) -> int:
+    name = item.path.name
+    if name in LONGEST_FILES:
+        return LONGEST_FILES.index(name)
+    return len(LONGEST_FILES) + (item.path.suffix != ".ipynb")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest files first (above); the sort is stable, so each file keeps its own order."""
+    items.sort(key=_rank)
 
 
 def course_notebook_params() -> list:

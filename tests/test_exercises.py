@@ -1,8 +1,10 @@
-"""No exercise gives its answer away: not in a check's message for a wrong answer, not in the check's code.
+"""Every notebook runs in smoke mode, and no exercise gives its answer away: not in a check's message for a
+wrong answer, not in the check's code.
 
-For each notebook, one smoke-mode run of the instructor copy, with a probe cell after every check cell. The
-probe reads the values that exercise's solution cells assigned (the expected answers: the instructor's
-solution passes its checks), then runs the check *as the student copy has it* (hidden tests removed, made by
+For each notebook, one smoke-mode run of the instructor copy, with a probe cell after every check cell; it is
+also the notebook's smoke test (it must run to the end and record its result). The probe reads the values
+that exercise's solution cells assigned (the expected answers: the instructor's solution passes its
+checks), then runs the check *as the student copy has it* (hidden tests removed, made by
 ``helper.tools.homework.student_copy``) with wrong answers of the same type in their place: each answer a
 little too large, a little too small, far off, and each one alone. The messages of the failing checks, the
 string constants and the arithmetic in the visible check code must not contain an expected answer: not the
@@ -23,6 +25,7 @@ import json
 import math
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,8 +34,9 @@ import nbformat
 import pytest
 from conftest import course_notebook_params
 
+from helper.results import read_result
 from helper.tools import homework
-from helper.tools.notebooks import execute
+from helper.tools.notebooks import Executed, execute
 
 NOTEBOOKS = [p for p in course_notebook_params() if p.values[0] is None or homework.grade_cells(
     nbformat.read(p.values[0], as_version=4))]
@@ -404,17 +408,44 @@ def leaks(report: dict[str, Any], visible_source: str) -> list[str]:
     return found
 
 
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory) -> Callable[[Path], tuple[Executed, dict[str, str]]]:
+    """``smoke_run(path)``: the probed notebook's smoke run and its checks' visible sources, made once for
+    both tests below (the executed copies are in a temporary folder, to look at when a test fails)."""
+    folder = tmp_path_factory.mktemp("probed")
+    runs: dict[Path, tuple[Executed, dict[str, str]]] = {}
+
+    def run(path: Path) -> tuple[Executed, dict[str, str]]:
+        if path not in runs:
+            probed, visible = probed_notebook(path)
+            nbformat.write(probed, folder / path.name)
+            runs[path] = execute(folder / path.name, "smoke", allow_errors=True, output=folder / path.name), \
+                visible
+        return runs[path]
+
+    return run
+
+
+def unexpected_errors(run: Executed) -> list[str]:
+    """The errors of the run, except in cells tagged raises-exception (they show an error on purpose)."""
+    return [f"cell {i}: {ename}: {evalue}" for i, (ename, evalue) in sorted(run.errors.items())
+            if "raises-exception" not in run.nb.cells[i].metadata.get("tags", [])]
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", course_notebook_params())
+def test_runs_in_smoke_mode(path, smoke_run):
+    run, _ = smoke_run(path)
+    failed = unexpected_errors(run)
+    assert not failed, f"{path.name} should run in smoke mode with its solutions, but {'; '.join(failed)}"
+    assert read_result(run.nb).get("headline"), f"{path.name} should call results.record_result"
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS)
-def test_no_check_gives_its_answer_away(path, tmp_path):
-    probed, visible = probed_notebook(path)
-    target = tmp_path / path.name
-    nbformat.write(probed, target)
-    run = execute(target, "smoke", allow_errors=True)
-    failed = [f"cell {i}: {ename}: {evalue}" for i, (ename, evalue) in sorted(run.errors.items())
-              if "raises-exception" not in run.nb.cells[i].metadata.get("tags", [])]
-    assert not failed, (f"{path.name}: the instructor notebook (with its solutions) should run in smoke "
-                        f"mode, but {'; '.join(failed)}; tests/test_notebooks.py says more")
+def test_no_check_gives_its_answer_away(path, smoke_run):
+    run, visible = smoke_run(path)
+    assert not unexpected_errors(run), f"{path.name} does not run in smoke mode: see test_runs_in_smoke_mode"
     reports = probe_reports(run.nb)
     assert {r["grade_id"] for r in reports} == set(visible), (
         f"{path.name}: the probes reported on {sorted(r['grade_id'] for r in reports)}, not on every check "

@@ -18,6 +18,9 @@ from helper.tools.notebooks import NOTEBOOK_DIR, REPO_ROOT
 
 PYTEST = ["-m", "pytest", "-p", "no:cacheprovider"]
 LINTED = ["helper", "tests", "notebooks"]
+# Two workers, a test file at a time (tests/conftest.py orders the files for them): CI's machine has two
+# cores, and much of the suite waits on pip, kernel start-ups and imports rather than on the CPU.
+XDIST = ["-n", "2", "--dist", "loadfile", "--no-loadscope-reorder"]
 
 
 def _in_checkout(command: str) -> None:
@@ -87,7 +90,7 @@ def test(args: list[str]) -> int:
     """Everything CI checks: lint, unit tests, every notebook, nbval on the committed outputs, browser."""
     _in_checkout("test")
     return lint([]) or _python(*PYTEST, "tests", "notebooks", "--nbval-lax", "--nbval-current-env",
-                               "--durations=15", *args)
+                               *XDIST, "--durations=15", *args)
 
 
 def test_fast(args: list[str]) -> int:

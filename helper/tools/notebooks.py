@@ -163,7 +163,7 @@ def execute(path: Path, mode: str | None = None, *, output: Path | None = None, 
         executed.errors[cell_index] = (content.get("ename", "Error"), content.get("evalue", ""))
 
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
-                            record_timing=False, on_cell_error=remember,
+                            record_timing=False, on_cell_error=remember, shutdown_kernel="immediate",
                             # the kernel's own log lines (transport warnings, interrupts) are noise
                             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
                             resources={"metadata": {"path": str(Path(path).resolve().parent)}})
