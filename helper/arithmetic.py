@@ -10,16 +10,14 @@ For an input of ``n`` pixels, kernel ``k``, stride ``s``, padding ``p`` and dila
 
 from __future__ import annotations
 
-from numbers import Integral
-
-from helper.errors import CourseError
+from helper.errors import CourseError, is_whole
 
 __all__ = ["conv_output_size", "conv_params", "pool_output_size", "same_padding"]
 
 
 def _check(name: str, value: object, minimum: int) -> int:
     """Return ``value`` as an int if it is an integer (not a bool) of at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, Integral):
+    if not is_whole(value):
         raise CourseError(f"{name} must be an integer; got {value!r}.")
     if value < minimum:
         raise CourseError(f"{name} must be at least {minimum}; got {value}.")

@@ -48,7 +48,7 @@ from helper.download import (
     fetch,
     full_limits,
 )
-from helper.errors import CourseError
+from helper.errors import CourseError, is_real, is_whole
 from helper.modes import check_mode
 from helper.train import resolve_device
 
@@ -362,42 +362,32 @@ def make_loader(dataset: TensorImages, batch_size: int, *, shuffle: bool, seed: 
     )
 
 
-def _whole(value: object) -> bool:
-    """Whether ``value`` is an integer (Python's or NumPy's), not a bool."""
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _real(value: object) -> bool:
-    """Whether ``value`` is a real number (Python's or NumPy's), not a bool."""
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
-
-
 def _check_arguments(name: str, batch_size: int, valid_fraction: float, subset: int | None,
                      test_subset: int | None, seed: int, num_workers: int, shape: tuple[int, int, int] | None,
                      download_budget_s: float | None, device: torch.device | None) -> None:
     if name not in DATASETS:
         raise CourseError(f"Unknown data set {name!r}; choose one of {', '.join(map(repr, DATASETS))}.")
-    if not _whole(batch_size) or batch_size < 1:
+    if not is_whole(batch_size) or batch_size < 1:
         raise CourseError(f"batch_size must be a positive integer; got {batch_size!r}.")
-    if not _real(valid_fraction) or not 0.0 <= valid_fraction < 1.0:
+    if not is_real(valid_fraction) or not 0.0 <= valid_fraction < 1.0:
         raise CourseError(f"valid_fraction must be a number in [0, 1); got {valid_fraction!r}.")
     for label, value in (("subset", subset), ("test_subset", test_subset)):
-        if value is not None and (not _whole(value) or value < 10):
+        if value is not None and (not is_whole(value) or value < 10):
             raise CourseError(f"{label} must be None or an integer of at least 10 (one image per class); "
                               f"got {value!r}.")
-    if not _whole(seed) or not 0 <= seed < 2**32:
+    if not is_whole(seed) or not 0 <= seed < 2**32:
         raise CourseError(f"seed must be an integer from 0 to 2**32 - 1; got {seed!r}.")
-    if not _whole(num_workers) or num_workers < 0:
+    if not is_whole(num_workers) or num_workers < 0:
         raise CourseError(f"num_workers must be an integer, 0 or more; got {num_workers!r}.")
     if num_workers and device is not None:
         raise CourseError("num_workers only applies to loaders on the CPU; with device= the data are "
                           "prepared on the device itself.")
     if shape is not None and name != "digits":
         raise CourseError(f"shape only applies to the digits data set; {name} images are {SHAPES[name]}.")
-    well_formed = isinstance(shape, tuple | list) and len(shape) == 3 and all(map(_whole, shape))
+    well_formed = isinstance(shape, tuple | list) and len(shape) == 3 and all(map(is_whole, shape))
     if shape is not None and not well_formed:
         raise CourseError(f"shape must be (channels, height, width), such as (3, 32, 32); got {shape!r}.")
-    budget_ok = _real(download_budget_s) and download_budget_s >= 0
+    budget_ok = is_real(download_budget_s) and download_budget_s >= 0
     if download_budget_s is not None and not budget_ok:
         raise CourseError(f"download_budget_s must be None (no budget) or a number of seconds, 0 or more; "
                           f"got {download_budget_s!r}.")

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 
 class CourseError(ValueError):
     """A bad parameter or missing file; the message says what is wrong and what to do."""
+
+
+def is_whole(value: object) -> bool:
+    """Whether ``value`` is an integer, Python's or NumPy's, and not a bool (``True`` is no batch size)."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def is_real(value: object) -> bool:
+    """Whether ``value`` is a real number, Python's or NumPy's, and not a bool."""
+    return isinstance(value, Real) and not isinstance(value, bool)
 
 
 def install_notebook_handler() -> None:

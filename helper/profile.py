@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from helper.errors import CourseError
+from helper.errors import CourseError, is_whole
 
 __all__ = ["LayerRow", "LayerTable", "count_macs", "count_parameters", "layer_table", "weight_layers"]
 
@@ -43,9 +43,7 @@ def weight_layers(model: nn.Module) -> int:
 def _input_shape(input_size: Sequence[int]) -> tuple[int, ...]:
     """Turn ``(C, H, W)`` or ``(N, C, H, W)`` into a batch shape, checking it on the way."""
     shape = tuple(input_size)
-    valid = len(shape) in (3, 4) and all(
-        isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape
-    )
+    valid = len(shape) in (3, 4) and all(is_whole(n) and n >= 1 for n in shape)
     if not valid:
         raise CourseError(
             f"input_size must be (C, H, W) or (N, C, H, W) with positive integers; got {input_size!r}."
@@ -166,7 +164,7 @@ def layer_table(model: nn.Module, input_size: Sequence[int], depth: int | None =
     ``"<name> (own)"``, so the totals always equal :func:`count_parameters` and :func:`count_macs`.
     A module that did not run (for example an auxiliary head in eval mode) shows ``-`` as its shape.
     """
-    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
+    if depth is not None and (not is_whole(depth) or depth < 1):
         raise CourseError(f"depth must be a positive integer or None; got {depth!r}.")
     x = _example_input(model, input_size)
     shapes: dict[nn.Module, str] = {}

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-import numpy as np
 from scipy.stats import binomtest
 
-from helper.errors import CourseError
+from helper.errors import CourseError, is_real, is_whole
 from helper.results import record_result
 
 if TYPE_CHECKING:  # the heavy modules are imported when summarize_training runs
@@ -33,11 +32,10 @@ def wilson_interval(correct: int, total: int, confidence: float = 0.95) -> Inter
     images; Wilson's interval stays inside [0, 1] and is accurate for small test sets too
     (Brown, Cai & DasGupta 2001). ``scipy.stats.binomtest`` computes it.
     """
-    whole = all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in (correct, total))
-    if not (whole and 0 <= correct <= total and total >= 1):
+    if not (is_whole(correct) and is_whole(total) and 0 <= correct <= total and total >= 1):
         raise CourseError(f"wilson_interval needs whole numbers 0 <= correct <= total, total >= 1; "
                           f"got correct={correct!r}, total={total!r}.")
-    if isinstance(confidence, bool) or not isinstance(confidence, float | int) or not 0 < confidence < 1:
+    if not is_real(confidence) or not 0 < confidence < 1:
         raise CourseError(f"confidence must be a fraction between 0 and 1, e.g. 0.95; got {confidence!r}.")
     interval = binomtest(int(correct), int(total)).proportion_ci(confidence_level=confidence, method="wilson")
     return Interval(float(interval.low), float(interval.high))

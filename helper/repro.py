@@ -12,12 +12,11 @@ from __future__ import annotations
 import os
 import random
 import warnings
-from numbers import Integral
 
 import numpy as np
 import torch
 
-from helper.errors import CourseError
+from helper.errors import CourseError, is_whole
 
 __all__ = ["deterministic", "set_seed"]
 
@@ -30,7 +29,7 @@ def set_seed(seed: int) -> torch.Generator:
     Returns a fresh ``torch.Generator`` seeded the same way; pass it as ``generator=`` to a
     ``DataLoader`` so that its shuffling order is reproducible too.
     """
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed < 2**32:
+    if not is_whole(seed) or not 0 <= seed < 2**32:
         raise CourseError(f"seed must be an integer from 0 to 2**32 - 1; got {seed!r}.")
     seed = int(seed)
     random.seed(seed)

@@ -31,7 +31,7 @@ from torch import nn
 from torch.optim.lr_scheduler import LRScheduler, OneCycleLR
 from tqdm.auto import tqdm
 
-from helper.errors import CourseError
+from helper.errors import CourseError, is_whole
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Schedule = Callable[[torch.optim.Optimizer, int], LRScheduler]
@@ -434,13 +434,9 @@ def _schedule_steps(loader: Iterable, max_steps: int | None) -> int:
     return steps
 
 
-def _positive_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
 def _check_fit_arguments(epochs: int, loss_fn: LossFn | None, label_smoothing: float,
                          ema_decay: float | None, max_steps: int | None) -> None:
-    if not _positive_int(epochs):
+    if not (is_whole(epochs) and epochs >= 1):
         raise CourseError(f"epochs must be a positive integer; got {epochs!r}.")
     if not 0.0 <= label_smoothing < 1.0:
         raise CourseError(f"label_smoothing must be in [0, 1); got {label_smoothing!r}.")
@@ -449,7 +445,7 @@ def _check_fit_arguments(epochs: int, loss_fn: LossFn | None, label_smoothing: f
     if loss_fn is not None and label_smoothing:
         raise CourseError("Pass label_smoothing only with the default loss; with your own loss_fn, "
                           "build the smoothing into it.")
-    if max_steps is not None and not _positive_int(max_steps):
+    if max_steps is not None and not (is_whole(max_steps) and max_steps >= 1):
         raise CourseError(f"max_steps_per_epoch must be None or a positive integer; got {max_steps!r}.")
 
 

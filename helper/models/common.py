@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from helper.errors import CourseError
+from helper.errors import CourseError, is_whole
 
 __all__ = ["ClassMapNet"]
 
@@ -22,8 +22,7 @@ def check_width_divisor(width_divisor: int, widths: Iterable[int]) -> None:
     ``widths`` are the channel counts of the paper's network; a narrower copy divides each of them.
     """
     common = math.gcd(*widths)
-    if isinstance(width_divisor, bool) or not isinstance(width_divisor, int) or width_divisor < 1 \
-            or common % width_divisor:
+    if not is_whole(width_divisor) or width_divisor < 1 or common % width_divisor:
         choices = ", ".join(str(d) for d in range(1, common + 1) if common % d == 0)
         raise CourseError(f"width_divisor must be a whole number that divides every width of the paper's "
                           f"network ({choices}); got {width_divisor!r}.")

@@ -96,7 +96,7 @@ def test(args: list[str]) -> int:
 def test_fast(args: list[str]) -> int:
     """The quick part while editing helper/: no notebook is executed and no browser is started."""
     _in_checkout("test-fast")
-    return _python(*PYTEST, "tests", "-m", "not notebook and not browser and not install", *args)
+    return _python(*PYTEST, "tests", "-m", "not notebook and not browser and not install", *XDIST, *args)
 
 
 COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
