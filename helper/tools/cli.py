@@ -34,6 +34,8 @@ def _python(*args: str) -> int:
     return subprocess.call([sys.executable, *args], cwd=REPO_ROOT)
 
 
+# One function per command: it imports its tool only when called (so that `--help` and the light commands
+# start fast) and passes the arguments on; COMMANDS below says what each one does.
 def run(args: list[str]) -> int:
     from helper.tools import runner
 
