@@ -32,9 +32,10 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 
 # `make test` runs on two pytest-xdist workers with --dist loadfile: a file is one unit of work (its module
 # fixtures are built once, nbval's cells share one kernel), handed out in the order below (xdist's own
-# reordering is off). Longest first, so that the workers finish together: the second environment (minutes
-# of pip), the files that run every course notebook, the browser and the downloads, then nbval's
-# notebooks, then the unit tests.
+# reordering is off; --dist loadgroup would allow finer units, but with pytest 9.2 it silently stops
+# grouping, pytest-xdist#1386). Longest first, so that the workers finish together: the second
+# environment (minutes of pip), the files that run every course notebook, the browser and the downloads,
+# then nbval's notebooks, then the unit tests.
 LONGEST_FILES = ("test_install.py", "test_exercises.py", "test_homework.py", "test_browser.py",
                  "test_download.py", "test_layout.py")
 
