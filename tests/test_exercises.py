@@ -419,9 +419,9 @@ def smoke_run(tmp_path_factory) -> Callable[[Path], tuple[Executed, dict[str, st
     def run(path: Path) -> tuple[Executed, dict[str, str]]:
         if path not in runs:
             probed, visible = probed_notebook(path)
-            nbformat.write(probed, folder / path.name)
-            runs[path] = execute(folder / path.name, "smoke", allow_errors=True, output=folder / path.name), \
-                visible
+            target = folder / path.name
+            nbformat.write(probed, target)
+            runs[path] = (execute(target, "smoke", allow_errors=True, output=target), visible)
         return runs[path]
 
     return run
