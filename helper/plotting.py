@@ -1,4 +1,5 @@
-"""Pictures for the notebooks: training curves, image grids, feature maps, kernels, confusion matrices.
+"""Pictures for the notebooks: training curves, image grids, feature maps, kernels, confusion matrices,
+and the course's architecture diagrams (:func:`show_diagram`).
 
 Every function returns its matplotlib ``Figure``. In a notebook it also shows the figure at once
 (and then closes it, so nothing is drawn twice by the inline backend or leaks memory); end the
@@ -8,18 +9,24 @@ Outside a notebook (scripts, tests) figures are closed and only returned, e.g. f
 
 from __future__ import annotations
 
+import base64
+import io
 import math
 from collections.abc import Mapping, Sequence
+from importlib import resources
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from PIL import Image
 
 from helper.errors import CourseError
 
 WRONG_COLOR = "tab:red"
+# The diagrams that helper.tools.diagrams draws: package data, so an installed course has them too.
+DIAGRAMS = resources.files("helper") / "figures"
 
 
 def _in_notebook() -> bool:
@@ -289,3 +296,32 @@ def plot_confusion_matrix(
     ax.set_title("confusion matrix")
     fig.tight_layout()
     return _finish(fig)
+
+
+def diagram_names() -> list[str]:
+    """The names :func:`show_diagram` accepts, sorted."""
+    return sorted(item.name.removesuffix(".png") for item in DIAGRAMS.iterdir() if item.name.endswith(".png"))
+
+
+def diagram_bundle(name: str) -> dict[str, str]:
+    """The output that :func:`show_diagram` displays: the PNG (base64) and, as its text form, the
+    diagram's one-line description (the ``Description`` the drawing tool writes into the file)."""
+    names = diagram_names()
+    if name not in names:
+        raise CourseError(f"There is no diagram called {name!r}; the diagrams are {', '.join(names)}.")
+    png = (DIAGRAMS / f"{name}.png").read_bytes()
+    with Image.open(io.BytesIO(png)) as image:
+        description = image.text.get("Description", name)
+    return {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": description}
+
+
+def show_diagram(name: str) -> None:
+    """Show the course diagram ``name`` (see :func:`diagram_names`) as the cell's output.
+
+    The notebooks show their diagrams this way rather than as markdown images: a cell's output also
+    appears in Colab, on GitHub and in a copy of the notebook kept anywhere, where a markdown image
+    with a relative path does not.
+    """
+    from IPython.display import display
+
+    display(diagram_bundle(name), raw=True)

@@ -23,7 +23,7 @@ from conftest import solution_cells
 
 from helper.errors import CourseError
 from helper.tools import homework
-from helper.tools.notebooks import NOTEBOOK_DIR, REPO_ROOT, lecture_notebooks, select
+from helper.tools.notebooks import NOTEBOOK_DIR, REPO_ROOT, diagram_of, lecture_notebooks, select
 
 # Which notebooks to open, by number or name prefix; the first one that exists in each group is used.
 BROWSER_NOTEBOOKS = {
@@ -165,11 +165,34 @@ ALL_RUN = """() => {
 }""".replace("PANEL", PANEL).replace("IDLE", IDLE)
 
 
-def run_all(page, url: str, token: str, name: str) -> list[dict]:
-    """Open ``name``, run every cell from the Run menu, wait for the kernel to finish; return the cells."""
+# True once every wanted code cell (by position among the code cells) shows an image that has loaded.
+SHOWN = """(wanted) => {
+    const cells = [...document.querySelectorAll('PANEL .jp-CodeCell')];
+    return wanted.every(i => [...(cells[i]?.querySelectorAll('.jp-OutputArea-output img') ?? [])]
+        .some(image => image.complete && image.naturalWidth > 0));
+}""".replace("PANEL", PANEL)
+
+
+def open_notebook(page, url: str, token: str, name: str) -> None:
+    """Open ``name`` and wait until its kernel is idle."""
     page.goto(f"{url}/lab/tree/{name}?reset&token={token}")  # reset: no tabs restored from the last page
     page.locator(IDLE).wait_for(timeout=90_000)
     page.locator(".jp-StatusBar-TextItem", has_text="| Idle").first.wait_for(timeout=90_000)
+
+
+def shows_images(page, positions: list[int]) -> bool:
+    """Whether the code cells at ``positions`` (among the code cells) show a loaded image within 15 s."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(SHOWN, arg=positions, timeout=15_000, polling=500)
+    except PlaywrightTimeout:
+        return False
+    return True
+
+
+def run_all(page) -> list[dict]:
+    """Run every cell of the open notebook from the Run menu, wait for the kernel to finish; the cells."""
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
     page.wait_for_function(ALL_RUN, timeout=RUN_TIMEOUT_S * 1000, polling=1000)
@@ -190,6 +213,12 @@ def shows_progress(path: Path) -> bool:
     """Whether a notebook calls helper.train.fit with its tqdm progress bar on."""
     return any("fit(" in c.source and "progress=False" not in c.source
                for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+
+
+def diagram_cells(path: Path) -> list[int]:
+    """The positions among the code cells of the cells that show a diagram."""
+    code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    return [i for i, c in enumerate(code) if diagram_of(c)]
 
 
 def exercise_cells(path: Path) -> dict[int, str]:
@@ -220,8 +249,12 @@ def test_run_all_cells_in_jupyterlab(lab, browser, role):
     name = CHOSEN[role].name
     page = browser.new_page()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    diagrams = diagram_cells(lab["root"] / name)
     try:
-        cells = run_all(page, lab["url"], lab["token"], name)
+        open_notebook(page, lab["url"], lab["token"], name)
+        shown_before_running = shows_images(page, diagrams)
+        cells = run_all(page)
+        shown_after_running = shows_images(page, diagrams)
         if shows_progress(lab["root"] / name):  # tqdm bars should render as widgets, not text
             bar = page.locator(".jp-OutputArea .widget-progress, .jp-OutputArea .widget-hprogress").first
             bar.wait_for(state="attached", timeout=10_000)
@@ -231,6 +264,8 @@ def test_run_all_cells_in_jupyterlab(lab, browser, role):
         page.screenshot(path=str(SCREENSHOTS / f"{role}-{Path(name).stem}.png"))
         page.close()
         shut_down_kernels(lab["url"], lab["token"])
+    assert shown_before_running, f"{name}: the diagrams (code cells {diagrams}) should show before running"
+    assert shown_after_running, f"{name}: the diagrams (code cells {diagrams}) should show after Run All"
     unrun = [c["source"] for c in cells if not any(ch.isdigit() for ch in c["prompt"])]
     assert not unrun, f"{name}: cells without an execution count: {unrun}"
     # In the student copy, an exercise whose stub raised NotImplementedError may fail its check too.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import matplotlib.image as mpimg
 import numpy as np
@@ -12,8 +11,8 @@ from PIL import Image
 
 from helper.tools import diagrams
 
-FIGURE_DIR = Path(__file__).resolve().parents[1] / "notebooks" / "figures"
-# The notebooks reference these names: renaming one breaks a notebook's image.
+FIGURE_DIR = diagrams.FIGURE_DIR  # helper/figures/, also in an installed wheel
+# The notebooks show these names: renaming one breaks a notebook's diagram cell.
 EXPECTED = ["padding_stride_grids", "flipped_kernel", "im2col", "vgg16_stages", "residual_block",
             "bottleneck", "inception_module", "googlenet", "mlpconv", "gap_head", "fc_as_conv",
             "allconv_downsampling"]
@@ -38,7 +37,15 @@ def test_redrawing_gives_the_committed_pixels(tmp_path):
                     "versions render text slightly differently")
     stale = [name for name in EXPECTED if not np.array_equal(mpimg.imread(tmp_path / f"{name}.png"),
                                                              mpimg.imread(FIGURE_DIR / f"{name}.png"))]
-    assert not stale, f"notebooks/figures/ is out of date for {stale}: run python -m helper.tools diagrams"
+    assert not stale, f"helper/figures/ is out of date for {stale}: run python -m helper.tools diagrams"
+
+
+def test_every_file_carries_its_description():
+    for name in EXPECTED:
+        description = Image.open(FIGURE_DIR / f"{name}.png").text.get("Description")
+        assert description == diagrams.description(name), \
+            f"{name}.png does not carry its figure's docstring line: run python -m helper.tools diagrams"
+        assert 20 < len(description) < 120 and "\n" not in description, description
 
 
 def test_a_name_redraws_only_that_figure(tmp_path):

@@ -11,7 +11,7 @@ from conftest import course_notebook_params, solution_cells, write_tiny_notebook
 
 from helper.errors import CourseError
 from helper.tools import homework
-from helper.tools.notebooks import execute
+from helper.tools.notebooks import diagram_of, execute
 
 NOTEBOOKS = [p for p in course_notebook_params() if p.values[0] is None or homework.grade_cells(
     nbformat.read(p.values[0], as_version=4))]
@@ -53,7 +53,7 @@ def paste_back(student: nbformat.NotebookNode, instructor: nbformat.NotebookNode
 
 
 def assert_clean_copy(student: nbformat.NotebookNode, instructor: nbformat.NotebookNode, name: str) -> None:
-    """Stubs instead of solutions, no hidden tests, no outputs, parameters cell and header in place."""
+    """Stubs for solutions, no hidden tests, no outputs but the diagrams, parameters cell and header."""
     header = student.cells[0]
     assert header.cell_type == "markdown" and f"make check-homework FILE=homework/{name}" in header.source
     assert f"notebooks/{name}" in header.source
@@ -64,8 +64,12 @@ def assert_clean_copy(student: nbformat.NotebookNode, instructor: nbformat.Noteb
             assert STUB in cell.source and "# YOUR CODE HERE" in cell.source
     text = "\n".join(c.source for c in student.cells)
     assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in student.cells
-               if c.cell_type == "code"), "every output should be cleared"
+    assert all(c.get("execution_count") is None for c in student.cells if c.cell_type == "code")
+    assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code" and not diagram_of(c)), \
+        "every output but the diagrams should be cleared"
+    diagrams = [(c.source, c.outputs) for c in instructor.cells if diagram_of(c)]
+    assert [(c.source, c.outputs) for c in student.cells if diagram_of(c)] == diagrams, \
+        "the copy should show the same diagrams as the notebook, before it is run"
     copy_lines = {line.strip() for c in student.cells for line in c.source.splitlines()}
     leaked = secret_lines(instructor) & copy_lines
     assert not leaked, f"solution or hidden-test lines leaked into the copy: {sorted(leaked)}"

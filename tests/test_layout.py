@@ -13,8 +13,9 @@ import nbformat
 import pytest
 from conftest import COURSE_NOTEBOOKS, course_notebook_params
 
+from helper.plotting import diagram_names
 from helper.tools.cli import COMMANDS
-from helper.tools.notebooks import SETUP_CELL
+from helper.tools.notebooks import SETUP_CELL, diagram_of
 
 ROOT = Path(__file__).resolve().parents[1]
 HELPER = ROOT / "helper"
@@ -151,11 +152,14 @@ def test_every_notebook_is_found():
     assert len(COURSE_NOTEBOOKS) == 13
 
 
-def test_copies_of_notebooks_keep_their_diagrams(tmp_path):
-    from helper.tools.homework import make
-
-    figures = sorted(p.name for p in (ROOT / "notebooks" / "figures").glob("*.png"))
-    assert figures, "notebooks/figures/ should hold the committed diagrams"
-    make([COURSE_NOTEBOOKS[0]], tmp_path)
-    assert sorted(p.name for p in (tmp_path / "figures").glob("*.png")) == figures, \
-        "a homework copy should find figures/NAME.png beside it, as the notebook does"
+def test_notebooks_show_diagrams_as_outputs_not_markdown_images():
+    """A markdown image with a relative path shows neither in Colab nor in a copy kept elsewhere."""
+    shown, linked = set(), []
+    for path in COURSE_NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        shown |= {diagram_of(c) for c in nb.cells if diagram_of(c)}
+        linked += [f"{path.name}: {line}" for c in nb.cells if c.cell_type == "markdown"
+                   for line in c.source.splitlines() if re.search(r"!\[[^]]*\]\((?!https?:)", line)]
+    assert not linked, f"use plotting.show_diagram(NAME) instead of a markdown image: {linked}"
+    drawn = set(diagram_names())
+    assert shown == drawn, f"shown by no notebook: {sorted(drawn - shown)}; unknown: {sorted(shown - drawn)}"

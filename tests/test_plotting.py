@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import matplotlib
 import matplotlib.pyplot as plt
 import pytest
@@ -101,3 +103,25 @@ def test_compare_histories_draws_one_line_per_run_in_each_panel():
     assert len(loss.lines[0].get_xdata()) == 16, "a running mean of 5 over 20 steps has 16 points"
     assert list(accuracy.lines[1].get_ydata()) == pytest.approx([30.0, 55.0])
     plt.close(fig)
+
+
+def test_every_diagram_is_package_data_with_a_description():
+    names = plotting.diagram_names()
+    assert len(names) == 12, names
+    for name in names:
+        bundle = plotting.diagram_bundle(name)
+        png = base64.b64decode(bundle["image/png"])
+        assert png.startswith(b"\x89PNG") and png == (plotting.DIAGRAMS / f"{name}.png").read_bytes()
+        assert bundle["text/plain"] != name, f"{name}.png has no Description to show as its text"
+
+
+def test_an_unknown_diagram_is_one_sentence_naming_the_known_ones():
+    with pytest.raises(CourseError, match=r"no diagram called 'resnet'.*residual_block"):
+        plotting.diagram_bundle("resnet")
+
+
+def test_show_diagram_displays_the_bundle(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objects, **kw: shown.append((objects, kw)))
+    plotting.show_diagram("im2col")
+    assert shown == [((plotting.diagram_bundle("im2col"),), {"raw": True})]

@@ -108,7 +108,7 @@ COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "check-homework": (check_homework, "run a student copy's checks: FILE"),
     "bench": (bench, "training speed: fit vs a bare loop, ours vs torchvision"),
     "refresh": (refresh, "re-execute notebooks, keeping only the reference outputs: NB ..."),
-    "diagrams": (diagrams, "redraw the committed diagrams in notebooks/figures/: [NAME ...] [--out DIR]"),
+    "diagrams": (diagrams, "redraw the committed diagrams in helper/figures/: [NAME ...] [--out DIR]"),
     "lab": (lab, "JupyterLab on the notebooks"),
     "lint": (lint, "ruff on helper, tests and notebooks"),
     "test": (test, "the whole test suite, as CI runs it (needs the dev extra)"),

@@ -1,11 +1,13 @@
-"""Maintainer tool: draw the architecture diagrams that the notebooks show from ``notebooks/figures/``.
+"""Maintainer tool: draw the architecture diagrams that the notebooks show, into ``helper/figures/``.
 
-    python -m helper.tools diagrams                   # redraw every diagram into notebooks/figures/
+    python -m helper.tools diagrams                   # redraw every diagram into helper/figures/
     python -m helper.tools diagrams residual_block    # only that one
     python -m helper.tools diagrams --out build/fig   # into another folder
 
-The PNG files are committed, so a notebook shows them from markdown (``![...](figures/im2col.png)``)
-without being executed. Every figure is drawn here with matplotlib patches on one canvas whose data
+The PNG files are committed package data; a notebook shows one with
+``plotting.show_diagram("im2col")``, whose output is committed too, so the diagram appears before the
+notebook is run. Each file carries its figure function's one-line docstring as its ``Description``
+(the output's text form). Every figure is drawn here with matplotlib patches on one canvas whose data
 coordinates are inches, with the matplotlib default style, so redrawing with the same matplotlib gives
 the same pixels (``tests/test_diagrams.py`` checks that the committed files are up to date).
 """
@@ -28,9 +30,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Patch, Rectangle
 from matplotlib.path import Path as MplPath
 
-from helper.tools.notebooks import NOTEBOOK_DIR
+from helper.data import checkout_root
 
-FIGURE_DIR = NOTEBOOK_DIR / "figures"
+FIGURE_DIR = Path(__file__).resolve().parents[1] / "figures"
 DPI = 100
 # Written into every PNG; the test compares pixels only when it matches (other versions draw text a bit
 # differently).
@@ -763,12 +765,17 @@ def draw(name: str) -> Figure:
         return FIGURES[name]()
 
 
+def description(name: str) -> str:
+    """The one-line description of diagram ``name``: the first line of its figure function's docstring."""
+    return (FIGURES[name].__doc__ or name).strip().splitlines()[0]
+
+
 def save(name: str, folder: Path) -> Path:
-    """Draw ``name`` and write it as ``folder/name.png``; return the path."""
+    """Draw ``name`` and write it as ``folder/name.png`` with its :func:`description`; return the path."""
     path = folder / f"{name}.png"
+    metadata = {"Software": None, "Source": SOURCE, "Description": description(name)}
     with style.context(STYLE):  # rendering reads the style too
-        draw(name).savefig(path, dpi=DPI, facecolor="white", metadata={"Software": None, "Source": SOURCE},
-                           pil_kwargs={"optimize": True})
+        draw(name).savefig(path, dpi=DPI, facecolor="white", metadata=metadata, pil_kwargs={"optimize": True})
     return path
 
 
@@ -777,13 +784,14 @@ def _problem(names: Sequence[str], out: Path | None) -> str | None:
     unknown = [name for name in names if name not in FIGURES]
     if unknown:
         return f"There is no diagram called {unknown[0]!r}; the diagrams are {', '.join(FIGURES)}."
-    if out is None and not NOTEBOOK_DIR.is_dir():
-        return f"There is no notebooks folder at {NOTEBOOK_DIR}; give a folder with --out DIR."
+    if out is None and checkout_root() is None:
+        return (f"{FIGURE_DIR} is an installed copy, not a checkout of the course; "
+                "give a folder with --out DIR.")
     return None
 
 
 def main(argv: list[str]) -> int:
-    """Redraw the named diagrams (default: all) into ``--out`` (default: notebooks/figures/)."""
+    """Redraw the named diagrams (default: all) into ``--out`` (default: helper/figures/)."""
     parser = argparse.ArgumentParser(prog="python -m helper.tools diagrams",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", metavar="NAME",

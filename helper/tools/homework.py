@@ -5,10 +5,11 @@
 
 ``make`` applies nbgrader's preprocessors to each notebook: ``ClearSolutions`` swaps the code between
 ``### BEGIN SOLUTION`` / ``### END SOLUTION`` for a ``raise NotImplementedError()`` stub,
-``ClearHiddenTests`` drops hidden checks and ``ClearOutput`` empties the outputs; exercise cells get the
-``raises-exception`` tag so that "Run All" goes past an unsolved exercise. No nbgrader course
-folder or database is involved. ``check`` executes a copy (in smoke mode, so it is quick) and exits
-with 0 only when every check cell ran without an error.
+``ClearHiddenTests`` drops hidden checks and ``ClearOutput`` empties the outputs (the diagrams' are
+put back, so the copy shows them before it runs); exercise cells get the ``raises-exception`` tag so
+that "Run All" goes past an unsolved exercise. No nbgrader course folder or database is involved.
+``check`` executes a copy (in smoke mode, so it is quick) and exits with 0 only when every check cell
+ran without an error.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from helper.tools.notebooks import (
     NOTEBOOK_DIR,
     REPO_ROOT,
     NotebookFailed,
-    copy_figures,
+    diagram_of,
     execute,
     lecture_notebooks,
     one_line,
@@ -82,6 +83,7 @@ def student_copy(nb: nbformat.NotebookNode, source: Path) -> nbformat.NotebookNo
     from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions
 
     nb = copy.deepcopy(nb)
+    diagrams = {cell.source: cell.outputs for cell in nb.cells if diagram_of(cell)}
     if not grade_cells(nb):
         raise CourseError(f"{source.name} has no nbgrader check cell, so there is no homework to make of it.")
     try:
@@ -95,6 +97,8 @@ def student_copy(nb: nbformat.NotebookNode, source: Path) -> nbformat.NotebookNo
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("papermill", None)
+        if diagram_of(cell):
+            cell.outputs = diagrams[cell.source]
         if nbgrader_meta(cell) and cell.cell_type == "code":
             # Run All in JupyterLab carries on past an exercise that still fails, so every check reports.
             tags = cell.metadata.setdefault("tags", [])
@@ -111,7 +115,6 @@ def make(notebooks: list[Path], out_dir: Path = HOMEWORK_DIR) -> list[Path]:
     for path in notebooks:
         target = out_dir / path.name
         nbformat.write(student_copy(read_notebook(path), path), target)
-        copy_figures(path, out_dir)
         written.append(target)
     return written
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ REPO_ROOT = checkout_root() or Path.cwd()
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 NOTEBOOK_PATTERN = re.compile(r"^\d{2}_.+\.ipynb$")
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
+DIAGRAM_CELL = re.compile(r'plotting\.show_diagram\("(\w+)"\)')
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 # The first code cell of every notebook (tests/test_layout.py checks they are all this one): it runs
 # before `import helper`, so it says in one sentence what to install instead of raising a traceback.
@@ -109,13 +109,6 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
         raise CourseError(_unreadable(path, error)) from error
 
 
-def copy_figures(source: Path, out_dir: Path) -> None:
-    """Copy the diagrams beside notebook copies written to ``out_dir``, so ``figures/x.png`` resolves."""
-    figures = source.parent / "figures"
-    if figures.is_dir() and out_dir.resolve() != source.parent.resolve():
-        shutil.copytree(figures, out_dir / "figures", dirs_exist_ok=True)
-
-
 def one_line(text: str, limit: int = 200) -> str:
     """Collapse ``text`` to a single line without colour codes, shortened to ``limit`` characters."""
     flat = " ".join(ANSI_ESCAPE.sub("", text).split())
@@ -125,6 +118,16 @@ def one_line(text: str, limit: int = 200) -> str:
 def is_check_cell(cell: nbformat.NotebookNode) -> bool:
     """True for a code cell whose outputs nbval compares (it starts with ``# NBVAL_CHECK_OUTPUT``)."""
     return cell.cell_type == "code" and cell.source.lstrip().startswith(CHECK_MARKER)
+
+
+def diagram_of(cell: nbformat.NotebookNode) -> str | None:
+    """The diagram a code cell shows when its whole source is ``plotting.show_diagram("NAME")``, else None.
+
+    Such a cell keeps its output in git (and in homework copies), so the diagram shows before the
+    notebook runs.
+    """
+    shown = DIAGRAM_CELL.fullmatch(cell.source.strip()) if cell.cell_type == "code" else None
+    return shown.group(1) if shown else None
 
 
 def _error_sentence(cell: nbformat.NotebookNode, ename: str, evalue: str) -> str:

@@ -3,7 +3,8 @@
     python -m helper.tools refresh 01 07        # or paths: notebooks/01_padding_and_output_size.ipynb
 
 Cells whose source starts with ``# NBVAL_CHECK_OUTPUT`` keep their outputs (nbval re-checks
-them); every other cell is committed without outputs, and the notebook without saved widget
+them), and so do the cells that show a diagram (``plotting.show_diagram("NAME")``, so it shows before
+the notebook runs); every other cell is committed without outputs, and the notebook without saved widget
 state, so no timings, paths or training logs from one machine end up in git.
 """
 
@@ -19,6 +20,7 @@ from helper.errors import CourseError
 from helper.tools.notebooks import (
     NOTEBOOK_DIR,
     NotebookFailed,
+    diagram_of,
     execute,
     is_check_cell,
     lecture_notebooks,
@@ -27,7 +29,7 @@ from helper.tools.notebooks import (
 
 
 def strip_unchecked(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop outputs and execution counts from every cell that is not a check cell.
+    """Drop outputs and execution counts from every cell that is neither a check cell nor a diagram.
 
     The saved widget state (tqdm bars, with their timings) goes too: it belongs to one run.
     """
@@ -40,7 +42,7 @@ def strip_unchecked(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if cell.cell_type != "code":
             continue
         cell.metadata.pop("execution", None)
-        if not is_check_cell(cell):
+        if not (is_check_cell(cell) or diagram_of(cell)):
             cell.outputs = []
             cell.execution_count = None
     return nb

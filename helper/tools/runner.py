@@ -25,7 +25,6 @@ from helper.results import read_result
 from helper.tools.notebooks import (
     NOTEBOOK_DIR,
     NotebookFailed,
-    copy_figures,
     execute,
     lecture_notebooks,
     one_line,
@@ -57,7 +56,6 @@ def render_html(notebook: Path) -> Path:
 def run_one(notebook: Path, out: Path, mode: str) -> Outcome:
     """Execute and render one notebook; a failure becomes an :class:`Outcome` instead of an exception."""
     target = out / notebook.name
-    copy_figures(notebook, out)
     start = time.monotonic()
     try:
         nb = execute(notebook, mode, output=target).nb
