@@ -64,6 +64,8 @@ def assert_clean_copy(student: nbformat.NotebookNode, instructor: nbformat.Noteb
             assert STUB in cell.source and "# YOUR CODE HERE" in cell.source
     text = "\n".join(c.source for c in student.cells)
     assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
+    for_instructors = [line for line in text.splitlines() if "instructor" in line.lower()]
+    assert not for_instructors, f"text for instructors is outside the solution markers: {for_instructors}"
     assert all(c.get("execution_count") is None for c in student.cells if c.cell_type == "code")
     assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code" and not diagram_of(c)), \
         "every output but the diagrams should be cleared"

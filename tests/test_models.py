@@ -226,6 +226,13 @@ def test_small_resnet_option_a_has_the_parameters_of_its_plain_twin():
     assert option_a(torch.randn(2, 3, 32, 32)).shape == (2, 10)
 
 
+def test_the_registered_resnet56_is_he_et_als_cifar_network():
+    # He et al. (2016), Table 6: option A shortcuts throughout, 0.85 M parameters for 56 layers.
+    model = CIFAR_MODELS["resnet56"]()
+    assert shortcut_kinds(model) == shortcut_kinds(small_resnet(9, shortcut_option="A"))
+    assert round(count_parameters(model) / 1e6, 2) == 0.85
+
+
 # --------------------------------------------------------------------------------------------- NiN
 
 

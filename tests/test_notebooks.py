@@ -20,6 +20,7 @@ MACHINE_PATH = re.compile(r"/(root|tmp|work|home|Users)/")
 TIMING = re.compile(r"\d\s*(it/s|s/it)|\d+:\d\d<\d+:\d\d|elapsed|Wall time|CPU times")
 RECORDS_RESULT = re.compile(r"\b(record_result|summarize_training)\(")
 HARD_CODED_DEVICE = re.compile(r"""["'](cuda|mps):\d""")
+LOADER_CALL = re.compile(r"get_dataloaders\((?:[^()]|\([^()]*\))*\)")  # one level of nested parentheses
 
 
 def load(path: Path) -> nbformat.NotebookNode:
@@ -91,6 +92,19 @@ def test_kernel_result_and_device(path):
     # summarize_training records the result itself; the smoke run checks that a result really appears
     assert RECORDS_RESULT.search(sources), f"{path.name}: should call results.record_result(...) near the end"
     assert not HARD_CODED_DEVICE.search(sources), f"{path.name}: use train.default_device(), not a fixed one"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS)
+def test_loaders_follow_the_mode(path):
+    """Each loader takes its download budget from MODE, and every MNIST/CIFAR-10 loader its device: full
+    mode on a GPU keeps the data set there (README, "Full mode"); the bundled digits stay on the CPU."""
+    calls = [" ".join(call.group(0).split())
+             for cell in code_cells(load(path)) for call in LOADER_CALL.finditer(cell.source)]
+    budget, device = "download_budget_s=data.download_budget(MODE)", "device=data.data_device(MODE)"
+    assert all(budget in call for call in calls), f"{path.name}: pass {budget} in {calls}"
+    digits = 'get_dataloaders("digits"'
+    on_cpu = [call for call in calls if device not in call and not call.startswith(digits)]
+    assert not on_cpu, f"{path.name}: pass {device} in {on_cpu}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS)

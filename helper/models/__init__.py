@@ -31,7 +31,7 @@ from helper.models.vgg import *  # noqa: F403
 # One registry for `make bench` and the model tests.
 CIFAR_MODELS: dict[str, Callable[[], nn.Module]] = {
     "vgg16_bn": partial(vgg16, batch_norm=True, input_size=32, num_classes=10),  # noqa: F405
-    "resnet56": partial(small_resnet, 9),  # noqa: F405
+    "resnet56": partial(small_resnet, 9, shortcut_option="A"),  # noqa: F405 - as He et al. (and notebook 08)
     "resnet34": partial(resnet34, stem="cifar", num_classes=10),  # noqa: F405
     "nin": partial(nin, num_classes=10),  # noqa: F405
     "all_conv": partial(all_conv, "C", "all", num_classes=10),  # noqa: F405
