@@ -644,9 +644,10 @@ def gap_head() -> Figure:
     _chain(ax, 2.6, y, layers, thickness=0.62, gap=0.4)
     _text(ax, 6.9, y - 0.6, "(parameters of each layer, weights + biases)", SMALL)
 
-    _title(ax, 0.35, 2.45, "(b) Network in Network head (CIFAR-10): 0 parameters")
+    _title(ax, 0.35, 2.45,
+           "(b) Network in Network head (CIFAR-10): 1,930 parameters, all in its 1×1 convolution")
     y = 1.2
-    _box(ax, 1.15, y, 1.5, 0.62, "last mlpconv\n1×1 conv → 10", "conv")
+    _box(ax, 1.15, y, 1.5, 0.62, "1×1 conv → 10\n1,930", "conv")
     _arrow(ax, (1.95, y), (2.5, y))
     _stack(ax, 2.6, y - 0.7, 10, 0.75, 0.06)
     _text(ax, 3.25, y - 0.98, "10 class maps, 8×8", SMALL)
