@@ -13,7 +13,7 @@ import base64
 import io
 import math
 from collections.abc import Mapping, Sequence
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -26,7 +26,7 @@ from helper.errors import CourseError
 
 WRONG_COLOR = "tab:red"
 # The diagrams that helper.tools.diagrams draws: package data, so an installed course has them too.
-DIAGRAMS = resources.files("helper") / "figures"
+DIAGRAMS = Path(__file__).resolve().parent / "figures"
 
 
 def _in_notebook() -> bool:

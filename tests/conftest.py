@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 import torch
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from helper.data import CIFAR10_CLASSES
 from helper.tools.homework import nbgrader_meta
 from helper.tools.notebooks import lecture_notebooks
 
@@ -50,6 +53,19 @@ def _rank(item: pytest.Item) -> int:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Longest files first (above); the sort is stable, so each file keeps its own order."""
     items.sort(key=_rank)
+
+
+def cifar10_members(images_per_batch: int) -> dict[str, bytes]:
+    """The files of CIFAR-10's ``cifar-10-batches-py/`` (name -> bytes) in torchvision's pickled format, with
+    ``images_per_batch`` random images in each of the six batches, every class equally often."""
+    rng = np.random.default_rng(0)
+    labels = [i % 10 for i in range(images_per_batch)]
+    members = {}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        images = rng.integers(0, 256, (images_per_batch, 3072), dtype=np.uint8)
+        members[name] = pickle.dumps({"batch_label": name, "labels": labels, "data": images})
+    members["batches.meta"] = pickle.dumps({"label_names": CIFAR10_CLASSES, "num_vis": 3072})
+    return members
 
 
 def course_notebook_params() -> list:

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import cifar10_members
 from torchvision.datasets import CIFAR10, MNIST
 
 from helper import data, download
@@ -167,22 +168,18 @@ class FakeCifar:
 
 def build_cifar(padding: int = 0) -> FakeCifar:
     """A CIFAR-10-format archive, 20 images per batch; ``padding`` random bytes make it larger."""
-    rng = np.random.default_rng(0)
-    labels = [i % 10 for i in range(IMAGES_PER_BATCH)]
-    members, images = {}, None
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        images = rng.integers(0, 256, (IMAGES_PER_BATCH, 3072), dtype=np.uint8)
-        members[name] = pickle.dumps({"batch_label": name, "labels": labels, "data": images})
-    members["batches.meta"] = pickle.dumps({"label_names": data.CIFAR10_CLASSES, "num_vis": 3072})
+    members = cifar10_members(IMAGES_PER_BATCH)
+    test_batch = pickle.loads(members["test_batch"])
     if padding:
-        members["readme.html"] = rng.bytes(padding)  # the real archive has one too (not random)
+        # the real archive has a readme.html too (not random)
+        members["readme.html"] = np.random.default_rng(1).bytes(padding)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
         for name, payload in members.items():
             info = tarfile.TarInfo(f"{download.CIFAR10_FOLDER}/{name}")
             info.size = len(payload)
             tar.addfile(info, io.BytesIO(payload))
-    return FakeCifar(buffer.getvalue(), members, images, labels)
+    return FakeCifar(buffer.getvalue(), members, test_batch["data"], test_batch["labels"])
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 from pathlib import Path
 
-import numpy as np
 import pytest
-from conftest import COURSE_NOTEBOOKS
+from conftest import COURSE_NOTEBOOKS, cifar10_members
 
+from helper import download
 from helper.results import read_result
 from helper.tools.notebooks import execute, select
 
@@ -28,24 +27,14 @@ FULL_MODE_NOTEBOOKS = ["07", "08", "09", "11", "12", "13"]  # 03 needs MNIST's o
 RESUMING = "Resuming from "
 
 
-def cifar_batch(count: int, rng: np.random.Generator) -> dict:
-    """``count`` random 32x32 colour images in CIFAR-10's pickled format, every class equally often."""
-    return {"data": rng.integers(0, 256, (count, 3 * 32 * 32), dtype=np.uint8),
-            "labels": [i % 10 for i in range(count)]}
-
-
 @pytest.fixture(scope="module")
 def tiny_cifar(tmp_path_factory) -> Path:
-    """A data folder with 300 training and 100 test images in torchvision's CIFAR-10 files."""
+    """A data folder with 300 training and 60 test images in torchvision's CIFAR-10 files."""
     root = tmp_path_factory.mktemp("data")
-    folder = root / "cifar-10-batches-py"
+    folder = root / download.CIFAR10_FOLDER
     folder.mkdir()
-    rng = np.random.default_rng(0)
-    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
-    for name, count in zip(names, [60] * 5 + [100], strict=True):
-        (folder / name).write_bytes(pickle.dumps(cifar_batch(count, rng)))
-    classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": classes}))
+    for name, payload in cifar10_members(60).items():
+        (folder / name).write_bytes(payload)
     return root
 
 

@@ -31,8 +31,9 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Patch, R
 from matplotlib.path import Path as MplPath
 
 from helper.data import checkout_root
+from helper.plotting import DIAGRAMS
 
-FIGURE_DIR = Path(__file__).resolve().parents[1] / "figures"
+FIGURE_DIR = DIAGRAMS  # helper/figures/, where helper.plotting.show_diagram reads them
 DPI = 100
 # Written into every PNG; the test compares pixels only when it matches (other versions draw text a bit
 # differently).
