@@ -11,6 +11,7 @@ STAMP  := $(VENV)/.installed
 MODE   ?= lecture
 NB     ?=
 FILE   ?=
+FORCE  ?=
 TOOLS  := $(BIN)/python -m helper.tools
 
 .PHONY: setup run test test-fast lint lab data homework check-homework bench clean
@@ -46,9 +47,10 @@ lab: setup
 data: setup
 	$(TOOLS) data
 
-# make homework [NB=07]: student copies in homework/; make check-homework FILE=homework/07_x.ipynb
+# make homework [NB=07] [FORCE=1]: student copies in homework/ (an existing copy is kept unless FORCE=1);
+# make check-homework FILE=homework/07_x.ipynb
 homework: setup
-	$(TOOLS) homework $(NB)
+	$(TOOLS) homework $(if $(FORCE),--force) $(NB)
 
 check-homework: setup
 	$(TOOLS) check-homework $(FILE)
@@ -56,5 +58,6 @@ check-homework: setup
 bench: setup
 	$(TOOLS) bench
 
+# homework/ holds students' answers: clean leaves it alone
 clean:
-	rm -rf build homework .pytest_cache
+	rm -rf build .pytest_cache

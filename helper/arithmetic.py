@@ -104,6 +104,7 @@ def same_padding(kernel_size: int, dilation: int = 1) -> int:
     if span % 2 == 0:
         raise CourseError(
             f"Same padding needs an odd effective kernel size, but kernel_size {kernel_size} with dilation "
-            f"{dilation} spans {span} pixels, so pad unevenly with torch.nn.functional.pad instead."
+            f"{dilation} spans {span} pixels, so pad one side more than the other: "
+            'nn.Conv2d(padding="same") does that at stride 1.'
         )
     return (span - 1) // 2

@@ -257,8 +257,10 @@ def _torchvision_dataset(name: str, root: Path, train: bool):
     return cls(str(root), train=train, download=False)
 
 
-# What torchvision raises for unpacked files that are damaged (cut short, overwritten, wrong format).
-UNREADABLE = (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError)
+# What torchvision raises for unpacked files that are damaged (cut short, overwritten, wrong format):
+# its MNIST reader checks the header with `assert` and looks the type code up in a dict.
+UNREADABLE = (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError, AssertionError, KeyError,
+              IndexError, TypeError)
 
 
 def _load_torchvision(name: str, root: Path) -> tuple[torch.Tensor, ...]:
@@ -268,7 +270,10 @@ def _load_torchvision(name: str, root: Path) -> tuple[torch.Tensor, ...]:
         ds = _torchvision_dataset(name, root, train)
         data = torch.as_tensor(np.asarray(ds.data))
         images = data.unsqueeze(1) if name == "mnist" else data.permute(0, 3, 1, 2)
-        out += [images.contiguous(), torch.as_tensor(np.asarray(ds.targets), dtype=torch.long)]
+        targets = torch.as_tensor(np.asarray(ds.targets), dtype=torch.long)
+        if len(images) != len(targets) or images.shape[1:] != SHAPES[name] or images.dtype != torch.uint8:
+            raise ValueError(f"{len(images)} images shaped {tuple(images.shape[1:])}, {len(targets)} labels")
+        out += [images.contiguous(), targets]
     return out[0], out[1], out[2], out[3]
 
 

@@ -18,6 +18,7 @@ import pickle
 import random
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
@@ -31,7 +32,7 @@ from torch import nn
 from torch.optim.lr_scheduler import LRScheduler, OneCycleLR
 from tqdm.auto import tqdm
 
-from helper.errors import CourseError, is_whole
+from helper.errors import CourseError, is_real, is_whole
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Schedule = Callable[[torch.optim.Optimizer, int], LRScheduler]
@@ -153,9 +154,9 @@ def one_cycle(max_lr: float, *, pct_start: float = 0.3) -> Schedule:
     ``torch.optim.lr_scheduler.OneCycleLR`` with the number of steps it will take and steps it
     after every batch.
     """
-    if not max_lr > 0:
+    if not (is_real(max_lr) and max_lr > 0):
         raise CourseError(f"max_lr must be a positive learning rate; got {max_lr!r}.")
-    if not 0 < pct_start < 1:
+    if not (is_real(pct_start) and 0 < pct_start < 1):
         raise CourseError(f"pct_start must be between 0 and 1 (the warm-up fraction); got {pct_start!r}.")
 
     def build(optimizer: torch.optim.Optimizer, total_steps: int) -> LRScheduler:
@@ -397,6 +398,9 @@ def _load_checkpoint(path: Path, run: _Run) -> History:
         if (state["total_steps"] != run.total_steps or len(state["loader"]) != len(run.generators)
                 or (state.get("average") is None) != (run.average is None)):
             raise ValueError("another schedule, train loader or weight average")
+        saved_groups = state["optimizer"]["param_groups"]
+        if [set(g) for g in saved_groups] != [set(g) for g in run.optimizer.param_groups]:
+            raise ValueError("another kind of optimizer")  # SGD's state would load into Adam, then fail
         run.model.load_state_dict(state["model"])
         run.optimizer.load_state_dict(state["optimizer"])
         if run.scheduler is not None:
@@ -409,9 +413,10 @@ def _load_checkpoint(path: Path, run: _Run) -> History:
         for generator, generator_state in zip(run.generators, state["loader"], strict=True):
             generator.set_state(generator_state)
         _set_rng_states(state["rng"])
-    except (RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as error:
-        raise CourseError(f"The checkpoint {path} does not fit this model, optimizer, schedule and loader; "
-                          "delete it or pass another checkpoint path.") from error
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError,
+            zipfile.BadZipFile) as error:
+        raise CourseError(f"The checkpoint {path} is damaged or does not fit this model, optimizer, schedule "
+                          "and loader; delete it or pass another checkpoint path.") from error
     history.interrupted = False
     return history
 
@@ -438,15 +443,26 @@ def _check_fit_arguments(epochs: int, loss_fn: LossFn | None, label_smoothing: f
                          ema_decay: float | None, max_steps: int | None) -> None:
     if not (is_whole(epochs) and epochs >= 1):
         raise CourseError(f"epochs must be a positive integer; got {epochs!r}.")
-    if not 0.0 <= label_smoothing < 1.0:
+    if not (is_real(label_smoothing) and 0.0 <= label_smoothing < 1.0):
         raise CourseError(f"label_smoothing must be in [0, 1); got {label_smoothing!r}.")
-    if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+    if ema_decay is not None and not (is_real(ema_decay) and 0.0 < ema_decay < 1.0):
         raise CourseError(f"ema_decay must be None or between 0 and 1 (0.998 is typical); got {ema_decay!r}.")
     if loss_fn is not None and label_smoothing:
         raise CourseError("Pass label_smoothing only with the default loss; with your own loss_fn, "
                           "build the smoothing into it.")
     if max_steps is not None and not (is_whole(max_steps) and max_steps >= 1):
         raise CourseError(f"max_steps_per_epoch must be None or a positive integer; got {max_steps!r}.")
+
+
+def _check_optimizer(model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+    """A sentence unless ``optimizer`` is a torch optimizer that updates (some of) ``model``'s parameters."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise CourseError(f"optimizer must be a torch.optim optimizer, such as "
+                          f"torch.optim.SGD(model.parameters(), lr=0.1); got {type(optimizer).__name__}.")
+    own = {id(p) for p in model.parameters()}
+    if not all(id(p) in own for group in optimizer.param_groups for p in group["params"]):
+        raise CourseError("The optimizer holds parameters that are not this model's (was it built for "
+                          "another model?); build it from model.parameters() after creating the model.")
 
 
 def fit(
@@ -500,6 +516,7 @@ def fit(
     - Ctrl-C (Kernel > Interrupt) stops cleanly and returns the history so far.
     """
     _check_fit_arguments(epochs, loss_fn, label_smoothing, ema_decay, max_steps_per_epoch)
+    _check_optimizer(model, optimizer)
     device = resolve_device(device) if device is not None else default_device()
     numerics = _numerics(precision, device)
     layout = memory_format(channels_last, device)
@@ -519,6 +536,9 @@ def fit(
                           f"pass e.g. {path / 'run.pt'}.")
     resuming = path is not None and path.exists()
     history = _load_checkpoint(path, run) if resuming else History()
+    if history.epochs > epochs:
+        raise CourseError(f"The checkpoint {path} already holds {history.epochs} epochs, more than "
+                          f"epochs={epochs}; pass epochs={history.epochs} or more, or another checkpoint.")
     history.precision, history.channels_last = precision, channels_last  # how it trains from here on
     if resuming:
         print(f"Resuming from {path.name} after epoch {history.epochs} of {epochs}.")
@@ -535,7 +555,7 @@ def fit(
             for _ in epoch_bar:
                 start = time.perf_counter()
                 if not _train_epoch(run, train_loader, max_steps_per_epoch, history, progress):
-                    break  # an empty epoch means the loader is exhausted
+                    raise CourseError(_empty_epoch_message(history.epochs + 1))
                 if valid_loader is not None:
                     result = evaluate(run.evaluated, valid_loader, loss_fn=run.loss_fn, device=device,
                                       precision=precision, channels_last=channels_last)
@@ -560,6 +580,13 @@ def fit(
         if run.average is not None:
             model.load_state_dict(run.average.model.state_dict())
     return history
+
+
+def _empty_epoch_message(epoch: int) -> str:
+    if epoch == 1:
+        return "The training loader gave no batches: check that its data set is not empty."
+    return (f"The training loader gave no batches in epoch {epoch}: pass a DataLoader or a list, which "
+            "can be iterated again, not an iterator or generator.")
 
 
 def _train_epoch(run: _Run, loader: Iterable, max_steps: int | None, history: History, progress: bool) -> int:

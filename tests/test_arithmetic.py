@@ -90,7 +90,7 @@ def test_same_padding(kernel_size, dilation, expected):
             lambda: same_padding(4),
             "Same padding needs an odd effective kernel size, "
             "but kernel_size 4 with dilation 1 spans 4 pixels, "
-            "so pad unevenly with torch.nn.functional.pad instead.",
+            'so pad one side more than the other: nn.Conv2d(padding="same") does that at stride 1.',
         ),
         (lambda: same_padding(3, dilation=1.5), "dilation must be an integer; got 1.5."),
     ],

@@ -13,6 +13,7 @@ import io
 import os
 import pickle
 import socket
+import struct
 import subprocess
 import sys
 import tarfile
@@ -552,10 +553,42 @@ def test_damaged_unpacked_files_fall_back_and_make_data_repairs_them(cifar, monk
     assert not data.get_dataloaders("cifar10", 10, root=tmp_path).info.fell_back
 
 
-def test_an_unreadable_mnist_file_falls_back_with_the_banner(monkeypatch, tmp_path, capsys):
+def idx_file(kind: str, count: int) -> bytes:
+    """An MNIST file in the IDX format torchvision reads: a header, then ``count`` zero images or labels."""
+    if kind == "images":
+        return struct.pack(">IIII", 0x803, count, 28, 28) + bytes(count * 28 * 28)
+    return struct.pack(">II", 0x801, count) + bytes(count)
+
+
+DAMAGES = {
+    "empty": lambda good: b"",                                             # ValueError in torchvision
+    "wrong magic number": lambda good: struct.pack(">I", 0x1234) + good[4:],  # AssertionError
+    "unknown type code": lambda good: good[:2] + b"\x07" + good[3:],       # KeyError
+    "cut short": lambda good: good[: len(good) // 2],                      # RuntimeError
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_an_unreadable_mnist_file_falls_back_with_the_banner(damage, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("COURSE_MNIST_URLS", refused_url())
     for path in download.expected_files("mnist", tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"")  # torchvision's reader raises ValueError on these
+        good = idx_file("images" if "images" in path.name else "labels", 10)
+        path.write_bytes(DAMAGES[damage](good) if path.name.startswith("train-images") else good)
     loaders = data.get_dataloaders("mnist", 8, root=tmp_path)
     assert loaders.info.fell_back and "`make data`" in capsys.readouterr().out
+    with pytest.raises(data.CourseError, match="missing or damaged"):
+        data.get_dataloaders("mnist", 8, root=tmp_path, fallback=False)
+    with pytest.raises(data.CourseError):  # make data notices the damage, then cannot download here
+        data.download(["mnist"], tmp_path)
+    assert "is damaged; unpacking it again" in capsys.readouterr().out
+
+
+def test_mnist_images_and_labels_of_different_lengths_are_damaged(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("COURSE_MNIST_URLS", refused_url())
+    for path in download.expected_files("mnist", tmp_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        kind = "images" if "images" in path.name else "labels"
+        path.write_bytes(idx_file(kind, 5 if path.name.startswith("train-labels") else 10))
+    assert data.get_dataloaders("mnist", 8, root=tmp_path).info.fell_back
+    assert "`make data`" in capsys.readouterr().out

@@ -121,6 +121,18 @@ def test_tiny_copy_fails_as_not_attempted_then_wrong_then_passes(tiny, capsys):
     assert "2 of 2 checks pass" in capsys.readouterr().out
 
 
+def test_an_existing_copy_keeps_the_students_answers_unless_forced(tiny, capsys):
+    instructor, student = tiny
+    nb = nbformat.read(student, 4)
+    solution_cells(nb)[1].source = "width = 15"
+    nbformat.write(nb, student)
+    edited = student.read_text()
+    assert homework.make([instructor], student.parent) == []
+    assert student.read_text() == edited and f"kept {student}" in capsys.readouterr().out
+    assert homework.make([instructor], student.parent, force=True) == [student]
+    assert "width = 15" not in student.read_text()
+
+
 def test_notebook_without_exercises_is_refused(tmp_path):
     plain = tmp_path / "09_plain.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Plain")]), plain)

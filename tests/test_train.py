@@ -182,15 +182,27 @@ def test_a_resumed_history_names_the_precision_it_goes_on_with(tmp_path):
     assert (history.epochs, history.precision, history.channels_last) == (2, "fp32", False)
 
 
-def test_checkpoint_of_another_model_is_refused(tmp_path):
+def _cut_short(path):
+    path.write_bytes(path.read_bytes()[:200])  # e.g. by a full disk
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (dict(model=lambda: nn.Linear(4, 2)), "does not fit this model"),
+    (dict(optimizer=lambda model: torch.optim.Adam(model.parameters())), "this model, optimizer"),
+    (dict(damage=_cut_short), "is damaged or does not fit"),
+    (dict(epochs=1), "already holds 2 epochs, more than epochs=1"),
+])
+def test_a_checkpoint_that_cannot_resume_this_run_is_refused(change, message, tmp_path):
     path = tmp_path / "tiny.pt"
     model = tiny_model()
-    train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), checkpoint=path, progress=False,
+    train.fit(model, toy_batches(2), None, epochs=2, optimizer=sgd(model), checkpoint=path, progress=False,
               device="cpu")
-    other = nn.Linear(4, 2)
-    with pytest.raises(CourseError, match="does not fit"):
-        train.fit(other, toy_batches(2), None, epochs=2, optimizer=sgd(other), checkpoint=path,
-                  progress=False, device="cpu")
+    change.get("damage", lambda _: None)(path)
+    model = change.get("model", lambda: model)()
+    optimizer = change.get("optimizer", sgd)(model)
+    with pytest.raises(CourseError, match=message):
+        train.fit(model, toy_batches(2), None, epochs=change.get("epochs", 3), optimizer=optimizer,
+                  checkpoint=path, progress=False, device="cpu")
 
 
 def resumable_run(epochs: int, checkpoint, device: str | None, disturb: bool = False,
@@ -263,6 +275,12 @@ def test_a_checkpoint_for_another_schedule_length_is_refused(tmp_path):
     (dict(epochs=0), "epochs must be a positive integer"),
     (dict(max_steps_per_epoch=0), "max_steps_per_epoch must be None or a positive integer"),
     (dict(ema_decay=1.0), "ema_decay must be None or between 0 and 1"),
+    (dict(label_smoothing="0.1"), "label_smoothing must be in"),
+    (dict(ema_decay="0.999"), "ema_decay must be None or between 0 and 1"),
+    (dict(optimizer=torch.optim.SGD), "optimizer must be a torch.optim optimizer"),
+    (dict(optimizer=sgd(nn.Linear(4, 2))), "not this model's"),
+    (dict(train_loader=[]), "gave no batches: check that its data set is not empty"),
+    (dict(train_loader=iter(toy_batches(2)), epochs=2), "no batches in epoch 2: pass a DataLoader or a list"),
     (dict(schedule=train.one_cycle(0.1), train_loader=iter(toy_batches(2))), "needs the number of steps"),
     (dict(device="gpu"), "device must be a device such as"),
 ])
@@ -274,7 +292,7 @@ def test_bad_fit_arguments_raise_one_sentence(arguments, message):
         train.fit(model, call.pop("train_loader"), None, **call)
 
 
-@pytest.mark.parametrize(("max_lr", "pct_start"), [(0.0, 0.3), (0.1, 1.0)])
+@pytest.mark.parametrize(("max_lr", "pct_start"), [(0.0, 0.3), (0.1, 1.0), ("0.1", 0.3), (0.1, "x")])
 def test_bad_one_cycle_arguments_raise_one_sentence(max_lr, pct_start):
     with pytest.raises(CourseError, match="must be"):
         train.one_cycle(max_lr, pct_start=pct_start)

@@ -108,12 +108,18 @@ def student_copy(nb: nbformat.NotebookNode, source: Path) -> nbformat.NotebookNo
     return nb
 
 
-def make(notebooks: list[Path], out_dir: Path = HOMEWORK_DIR) -> list[Path]:
-    """Write the student copy of each of ``notebooks`` into ``out_dir``; return the paths written."""
+def make(notebooks: list[Path], out_dir: Path = HOMEWORK_DIR, force: bool = False) -> list[Path]:
+    """Write the student copy of each of ``notebooks`` into ``out_dir``; return the paths written.
+
+    A copy that is already there may hold a student's work: it is kept (and named) unless ``force``.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for path in notebooks:
         target = out_dir / path.name
+        if target.exists() and not force:
+            print(f"kept {target}: it is already there and may hold your answers (--force replaces it)")
+            continue
         nbformat.write(student_copy(read_notebook(path), path), target)
         written.append(target)
     return written
@@ -177,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     make_cmd = commands.add_parser("make", help="write student copies into homework/")
     make_cmd.add_argument("notebooks", nargs="*", help="numbers or name prefixes; all when none")
+    make_cmd.add_argument("--force", action="store_true", help="replace copies that are already there")
     check_cmd = commands.add_parser("check", help="run a student copy's checks")
     check_cmd.add_argument("file", nargs="?", type=Path, help="e.g. homework/07_resnet.ipynb")
     args = parser.parse_args(argv)
@@ -188,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                 chosen = [p for p in chosen if grade_cells(read_notebook(p))]
             if not chosen:
                 raise CourseError(f"No notebook in {NOTEBOOK_DIR} has nbgrader exercises yet.")
-            for target in make(chosen):
+            for target in make(chosen, force=args.force):
                 print(f"wrote {target}")
             return 0
         if args.file is None:
