@@ -11,6 +11,7 @@ STAMP  := $(VENV)/.installed
 MODE   ?= lecture
 NB     ?=
 FILE   ?=
+OUT    ?=
 FORCE  ?=
 TOOLS  := $(BIN)/python -m helper.tools
 
@@ -47,13 +48,15 @@ lab: setup
 data: setup
 	$(TOOLS) data
 
-# make homework [NB=07] [FORCE=1]: student copies in homework/ (an existing copy is kept unless FORCE=1);
-# make check-homework FILE=homework/07_x.ipynb
+# make homework [NB=07] [OUT=folder]: student copies in homework/ (or OUT); a copy already there is kept
+# (FORCE=1 replaces it, answers and all). make check-homework FILE=homework/07_vgg16.ipynb
+# NB, OUT and FILE reach the command as shell variables, so a space or a ; in them is only text.
+export NB OUT FILE
 homework: setup
-	$(TOOLS) homework $(if $(FORCE),--force) $(NB)
+	$(TOOLS) homework $(if $(FORCE),--force) $(if $(OUT),--out "$$OUT") $$NB
 
 check-homework: setup
-	$(TOOLS) check-homework $(FILE)
+	$(TOOLS) check-homework "$$FILE"
 
 bench: setup
 	$(TOOLS) bench

@@ -1,4 +1,5 @@
-"""Drive a real JupyterLab in headless Chromium: Run All Cells on a few notebooks, as a student would.
+"""Drive a real JupyterLab in headless Chromium: Run All Cells on a few notebooks, as a student would, and
+do one exercise of a homework copy wrong, then right.
 
 Needs Debian's chromium at /usr/bin/chromium (``.ci/run`` installs it); Playwright's own browser
 download is never used. Screenshots land in build/screenshots/.
@@ -31,6 +32,11 @@ BROWSER_NOTEBOOKS = {
     "architecture": ["11", "09", "12"],  # a notebook that builds one of the architectures
     "homework": ["01", "02"],            # opened as the student copy that helper.homework makes
 }
+# The round trip on the homework copy: an exercise's solution cell, a wrong and a right answer for it, and
+# what its check prints for each (01's Exercise 2; the test skips when the copy is of another notebook).
+ROUND_TRIP = {"notebook": "01_", "grade_id": "ex2-solution", "wrong": "padding_needed = 3",
+              "right": "padding_needed = 4", "fails": "look again at how far apart",
+              "passes": "padding_needed is correct"}
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO_ROOT / "build" / "screenshots"
 RUN_TIMEOUT_S = 120
@@ -276,3 +282,45 @@ def test_run_all_cells_in_jupyterlab(lab, browser, role):
     assert not errors, f"{name}: cells show errors: {errors}"
     stubbed = stubbed_exercises(lab["root"] / name) if role == "homework" else set()
     assert skipped == stubbed, f"{name}: stubbed exercises {sorted(stubbed)} should raise NotImplementedError"
+
+
+# The text of the outputs of the code cell at a position (among the code cells) once it contains ``text``.
+OUTPUT_SAYS = """([position, text]) => {
+    const cell = [...document.querySelectorAll('PANEL .jp-CodeCell')][position];
+    const shown = cell?.querySelector('.jp-OutputArea')?.textContent ?? '';
+    return shown.includes(text) && document.querySelector("IDLE") !== null ? shown : null;
+}""".replace("PANEL", PANEL).replace("IDLE", IDLE)
+
+
+def answer(page, position: int, source: str, expected: str) -> str:
+    """Type ``source`` into the code cell at ``position``, run it and the check below it; the check's output
+    once it says ``expected``."""
+    page.locator(f"{PANEL} .jp-CodeCell").nth(position).locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type(source)
+    page.keyboard.press("Shift+Enter")  # runs the solution cell and selects the check below it
+    page.keyboard.press("Shift+Enter")  # runs the check
+    return page.wait_for_function(OUTPUT_SAYS, arg=[position + 1, expected], timeout=60_000,
+                                  polling=500).json_value()
+
+
+@pytest.mark.skipif(not (CHOSEN["homework"] and CHOSEN["homework"].name.startswith(ROUND_TRIP["notebook"])),
+                    reason=f"the round trip answers an exercise of {ROUND_TRIP['notebook']}*")
+def test_homework_round_trip_in_jupyterlab(lab, browser):
+    name = CHOSEN["homework"].name
+    code = [c for c in nbformat.read(lab["root"] / name, as_version=4).cells if c.cell_type == "code"]
+    [position] = [i for i, c in enumerate(code)
+                  if homework.nbgrader_meta(c).get("grade_id") == ROUND_TRIP["grade_id"]]
+    assert homework.nbgrader_meta(code[position + 1]).get("grade"), "the check should follow the solution"
+    page = browser.new_page()
+    try:
+        open_notebook(page, lab["url"], lab["token"], name)
+        run_all(page)
+        wrong = answer(page, position, ROUND_TRIP["wrong"], ROUND_TRIP["fails"])
+        right = answer(page, position, ROUND_TRIP["right"], ROUND_TRIP["passes"])
+    finally:
+        page.screenshot(path=str(SCREENSHOTS / f"homework-round-trip-{Path(name).stem}.png"))
+        page.close()
+        shut_down_kernels(lab["url"], lab["token"])
+    assert "AssertionError" in wrong and ROUND_TRIP["passes"] not in wrong, wrong
+    assert right.strip() == ROUND_TRIP["passes"], f"the check should print one line when it passes: {right!r}"

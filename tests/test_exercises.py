@@ -1,5 +1,5 @@
-"""Every notebook runs in smoke mode, and no exercise gives its answer away: not in a check's message for a
-wrong answer, not in the check's code.
+"""Every notebook runs in smoke mode, every check in the student copy fails on wrong answers, and no
+exercise gives its answer away: not in a check's message for a wrong answer, not in the check's code.
 
 For each notebook, one smoke-mode run of the instructor copy, with a probe cell after every check cell; it is
 also the notebook's smoke test (it must run to the end and record its result). The probe reads the values
@@ -11,11 +11,17 @@ string constants and the arithmetic in the visible check code must not contain a
 number (``524288``, ``524,288``, ``0.1179`` for 0.11785, ``89.4%`` for 0.8937, ``350 M`` for 349,966,336),
 not an expression that equals it (``32 x 64 x 16 x 16``, ``sqrt(2/144)``), not the string (``"relu(x)"``).
 
-Only answers that are values are looked for (numbers, strings, short tuples of numbers). An exercise whose
-answer is a function is checked on example inputs, and a message may show what the function should return
-for the check's own input (unit-test feedback; it does not give the function away). Whole numbers below 10
-are too common in any sentence to look for alone; they count only after "should be", "expected", "=" and
-the like.
+The same wrong answers must make the visible check fail wherever the instructor's check (with its hidden
+tests) fails on them; an exercise with many right answers (any kernel that equals its own flip) may accept
+some of them. Wrong by construction, and so always to be refused: every other choice a stub offers in
+quotes (``# Which of "relu(x)", "x" or "zeros" ...``), and each function of a solution replaced by one that
+ignores its task (returns its first argument unchanged, 0 or None), with each offered choice beside it.
+
+Only answers that are values are looked for in messages (numbers, strings, short tuples of numbers). An
+exercise whose answer is a function is checked on example inputs, and a message may show what the function
+should return for the check's own input (unit-test feedback; it does not give the function away). Whole
+numbers below 10 are too common in any sentence to look for alone; they count only after "should be",
+"expected", "=" and the like.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ ADVICE = "say what is wrong (too large, wrong shape, check the stride), never th
 
 # Runs in the notebook's kernel (first cell): records the answers, re-runs a check with wrong ones.
 PROBE_LIBRARY = r'''
-def _probe_exercise(grade_id, names, check_source):
+def _probe_exercise(grade_id, names, functions, choices, check_source, full_source):
     import contextlib, io, json, math, sys
     np, torch = sys.modules.get("numpy"), sys.modules.get("torch")
     g = globals()
@@ -89,33 +95,60 @@ def _probe_exercise(grade_id, names, check_source):
             return {"up": v + 1, "down": v - 1, "far": 2 * v + 3}[how]
         return v
 
-    saved = {n: g[n] for n in names if n in g}
-    answers = {n: e for n, e in ((n, encode(v)) for n, v in saved.items()) if e is not None}
-    changeable = [n for n, v in saved.items() if wrong(v, "up") is not v]
+    def first_argument(*args, **kwargs):
+        if not args:
+            return 0
+        x = args[0]
+        return x.clone() if torch is not None and isinstance(x, torch.Tensor) else x
+
+    # Functions that ignore their task: each must fail the check, whatever the other answers are.
+    ignoring = {"returns its first argument unchanged": first_argument,
+                "returns 0": lambda *args, **kwargs: 0, "returns None": lambda *args, **kwargs: None}
+
+    saved = {n: g[n] for n in [*names, *functions] if n in g}
+    answers = {n: e for n, e in ((n, encode(v)) for n, v in saved.items() if n in names) if e is not None}
+    changeable = [n for n in names if n in saved and wrong(saved[n], "up") is not saved[n]]
     plans = [{n: h for n in changeable} for h in ("up", "down", "far")]
     if len(changeable) > 1:
         plans += [{n: h} for n in changeable for h in ("up", "down")]
-    messages, seen = [], set()
-    report = {"grade_id": grade_id, "answers": answers, "messages": messages}
-    if not answers:  # the answer is a function (or another object): nothing to look for
-        print("EXERCISE-PROBE " + json.dumps(report))
-        return
+    # (what is put in place of the answers, how to describe it, whether it is wrong whatever the grader says)
+    variants = [({n: wrong(saved[n], h) for n, h in plan.items()}, None, False) for plan in plans]
+    texts = [n for n in names if isinstance(saved.get(n), str)]
+    variants += [({n: c}, None, True) for n in texts for c in choices if c != saved[n]]
+    for f in functions:
+        if not callable(saved.get(f)):
+            continue
+        for how, fake in ignoring.items():
+            variants.append(({f: fake}, f"{f} {how}", True))
+            variants += [({f: fake, n: c}, f"{f} {how}, {n} = {c!r}", True)
+                         for n in texts for c in dict.fromkeys([*choices, "zzz-wrong"]) if c != saved[n]]
+
+    def fails(source, variant):
+        # the exception the check raised with ``variant`` in place of the answers, or None when it passed
+        g.update(variant)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                exec(compile(source, f"<{grade_id}>", "exec"), g)
+        except Exception as error:
+            return error
+        finally:
+            g.update(saved)
+        return None
+
+    messages, lenient, seen = [], [], set()
+    report = {"grade_id": grade_id, "answers": answers, "messages": messages, "lenient": lenient}
     try:
-        for plan in plans:
-            variant = {n: wrong(saved[n], h) for n, h in plan.items()}
-            key = repr(sorted((n, repr(v)) for n, v in variant.items()))
-            if not variant or key in seen:
+        for variant, described, always_wrong in variants:
+            described = described or ", ".join(f"{n} = {v!r}" for n, v in variant.items())
+            if not variant or described in seen:
                 continue
-            seen.add(key)
-            g.update(variant)
-            try:
-                with contextlib.redirect_stdout(io.StringIO()):
-                    exec(compile(check_source, f"<{grade_id}>", "exec"), g)
-            except Exception as error:  # the check failed, as it should: keep what it said
+            seen.add(described)
+            error = fails(check_source, variant)
+            if error is not None:  # the check failed, as it should: keep what it said
                 messages.append({"wrong": {n: encode(v) for n, v in variant.items()},
                                  "error": type(error).__name__, "message": str(error)})
-            finally:
-                g.update(saved)
+            elif always_wrong or fails(full_source, variant) is not None:
+                lenient.append(described)
     finally:
         g.update(saved)
         try:  # leave the state as the real check left it, for the cells below
@@ -168,6 +201,18 @@ def assigned_names(source: str) -> list[str]:
     return names
 
 
+def defined_functions(source: str) -> list[str]:
+    """Names of the functions a cell defines at its top level."""
+    return [node.name for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)]
+
+
+def offered_choices(source: str) -> list[str]:
+    """The strings a solution cell offers in quotes in its comments outside the markers (``# "x" or "y"``)."""
+    public = re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION", "", source, flags=re.S)
+    comments = [line.split("#", 1)[1] for line in public.splitlines() if "#" in line]
+    return [choice for line in comments for choice in re.findall(r'"([^"]{1,40})"', line)]
+
+
 def probed_notebook(path: Path) -> tuple[nbformat.NotebookNode, dict[str, str]]:
     """The instructor notebook with a probe after each check cell, and each check's student-copy source."""
     instructor = nbformat.read(path, as_version=4)
@@ -175,11 +220,17 @@ def probed_notebook(path: Path) -> tuple[nbformat.NotebookNode, dict[str, str]]:
     student = homework.student_copy(instructor, path) if homework.grade_cells(instructor) else instructor
     visible = {homework.nbgrader_meta(c)["grade_id"]: c.source for c in homework.grade_cells(student)}
     names: dict[str, list[str]] = {}
+    functions: dict[str, list[str]] = {}
+    choices: dict[str, list[str]] = {}
     for cell in instructor.cells:
         meta = homework.nbgrader_meta(cell)
         if cell.cell_type == "code" and meta.get("solution"):
-            found = names.setdefault(homework.exercise_of(meta["grade_id"]), [])
-            found.extend(n for n in assigned_names(cell.source) if n not in found)
+            exercise = homework.exercise_of(meta["grade_id"])
+            for found, new in ((names, assigned_names(cell.source)),
+                               (functions, defined_functions(cell.source)),
+                               (choices, offered_choices(cell.source))):
+                known = found.setdefault(exercise, [])
+                known.extend(n for n in new if n not in known)
     probed = nbformat.v4.new_notebook(metadata=instructor.metadata)
     probed.cells.append(nbformat.v4.new_code_cell(PROBE_LIBRARY))
     for cell in instructor.cells:
@@ -187,8 +238,10 @@ def probed_notebook(path: Path) -> tuple[nbformat.NotebookNode, dict[str, str]]:
         meta = homework.nbgrader_meta(cell)
         if cell.cell_type == "code" and meta.get("grade"):
             grade_id = meta["grade_id"]
-            call = (f"_probe_exercise({grade_id!r}, {names.get(homework.exercise_of(grade_id), [])!r}, "
-                    f"{visible[grade_id]!r})")
+            exercise = homework.exercise_of(grade_id)
+            call = (f"_probe_exercise({grade_id!r}, {names.get(exercise, [])!r}, "
+                    f"{functions.get(exercise, [])!r}, {choices.get(exercise, [])!r}, {visible[grade_id]!r}, "
+                    f"{cell.source!r})")
             probed.cells.append(nbformat.v4.new_code_cell(call))
     return probed, visible
 
@@ -453,6 +506,29 @@ def test_no_check_gives_its_answer_away(path, smoke_run):
         f"{sorted(visible)}")
     problems = [problem for r in reports for problem in leaks(r, visible[r["grade_id"]])]
     assert not problems, f"{path.name}: a check gives its answer away ({ADVICE}):\n- " + "\n- ".join(problems)
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS)
+def test_every_check_fails_on_wrong_answers(path, smoke_run):
+    run, visible = smoke_run(path)
+    assert not unexpected_errors(run), f"{path.name} does not run in smoke mode: see test_runs_in_smoke_mode"
+    passed = [f"{r['grade_id']} passes with {wrong}" for r in probe_reports(run.nb) for wrong in r["lenient"]]
+    assert not passed, (f"{path.name}: a check in the student copy passes a wrong answer (compare with a "
+                        "property, an independent computation or exercises.digest of the answer):\n- "
+                        + "\n- ".join(passed))
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS)
+def test_every_check_prints_one_line_when_it_passes(path, smoke_run):
+    run, _ = smoke_run(path)
+    assert not unexpected_errors(run), f"{path.name} does not run in smoke mode: see test_runs_in_smoke_mode"
+    printed = {homework.nbgrader_meta(c)["grade_id"]: "".join(o.get("text", "") for o in c.get("outputs", [])
+                                                              if o.output_type == "stream")
+               for c in homework.grade_cells(run.nb)}
+    wrong = {grade_id: text for grade_id, text in printed.items() if len(text.splitlines()) != 1}
+    assert not wrong, f"{path.name}: each check should print one line when it passes, not {wrong}"
 
 
 # --- the detector itself, on small cases -------------------------------------------------------------

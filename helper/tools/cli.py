@@ -45,13 +45,13 @@ def run(args: list[str]) -> int:
 def homework(args: list[str]) -> int:
     from helper.tools import homework as tool
 
-    return tool.main(["make", *args])
+    return tool.main(["homework", *args])
 
 
 def check_homework(args: list[str]) -> int:
     from helper.tools import homework as tool
 
-    return tool.main(["check", *args])
+    return tool.main(["check-homework", *args])
 
 
 def bench(args: list[str]) -> int:
@@ -104,8 +104,8 @@ def test_fast(args: list[str]) -> int:
 COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "run": (run, "execute notebooks: [--mode lecture|full|smoke] [--out build] [NB ...]"),
     "data": (data, "download MNIST and CIFAR-10 (python -m helper.data --help); --where: the folder"),
-    "homework": (homework, "student copies in homework/: [NB ...]"),
-    "check-homework": (check_homework, "run a student copy's checks: FILE"),
+    "homework": (homework, "student copies in homework/, kept once there: [NB ...] [--out DIR]"),
+    "check-homework": (check_homework, "run a student copy's checks: FILE [--limit SECONDS]"),
     "bench": (bench, "training speed: fit vs a bare loop, ours vs torchvision"),
     "refresh": (refresh, "re-execute notebooks, keeping only the reference outputs: NB ..."),
     "diagrams": (diagrams, "redraw the committed diagrams in helper/figures/: [NAME ...] [--out DIR]"),

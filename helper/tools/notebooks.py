@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,8 @@ def select(requested: list[str], available: list[Path]) -> list[Path]:
 
 
 def _unreadable(path: Path, error: Exception) -> str:
-    return (f"{path} is not a readable Jupyter notebook ({one_line(str(error), 120)}); restore it from git "
-            "or make a fresh copy (make homework NB=NN).")
+    return (f"{path} is not a readable Jupyter notebook ({one_line(str(error), 120)}); restore it from git, "
+            "or make a fresh homework copy in another folder (make homework NB=NN OUT=homework-2).")
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
@@ -139,13 +140,20 @@ def _error_sentence(cell: nbformat.NotebookNode, ename: str, evalue: str) -> str
     return one_line(lines[-1]) if lines else one_line(ename)
 
 
+# The error a cell that ran past its ``cell_timeout`` gets (the kernel is interrupted and the run goes on).
+TIMED_OUT = "CellTimeout"
+
+
 def execute(path: Path, mode: str | None = None, *, output: Path | None = None, allow_errors: bool = False,
-            timeout: int = 1200) -> Executed:
+            timeout: int = 1200, cell_timeout: Callable[[nbformat.NotebookNode], int] | None = None,
+            on_cell_done: Callable[[Executed, int], None] | None = None) -> Executed:
     """Run the notebook at ``path`` top to bottom, from its folder, with ``MODE=mode`` (None: its default).
 
     With ``allow_errors`` every cell runs and the errors are returned; otherwise the first error stops
     the run and raises :class:`NotebookFailed` in one sentence. ``output``, when given, receives the
-    executed notebook either way.
+    executed notebook either way. ``cell_timeout(cell)``, when given, is each cell's limit in seconds
+    instead of ``timeout``; a cell past it is interrupted, gets the error :data:`TIMED_OUT`, and the run
+    goes on. ``on_cell_done(executed, index)`` is called after each code cell, its error already recorded.
     """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -161,12 +169,19 @@ def execute(path: Path, mode: str | None = None, *, output: Path | None = None, 
         nb = parameterize_notebook(nb, {"MODE": mode}, kernel_name="python3", language="python")
     executed = Executed(nb)
 
-    def remember(cell: Any, cell_index: int, execute_reply: dict[str, Any]) -> None:
-        content = execute_reply["content"]
-        executed.errors[cell_index] = (content.get("ename", "Error"), content.get("evalue", ""))
+    def remember(cell: Any, cell_index: int, execute_reply: dict[str, Any] | None) -> None:
+        content = (execute_reply or {}).get("content", {})
+        if content.get("status") == "error":
+            executed.errors[cell_index] = (content.get("ename", "Error"), content.get("evalue", ""))
+        if on_cell_done is not None:
+            on_cell_done(executed, cell_index)
 
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
-                            record_timing=False, on_cell_error=remember, shutdown_kernel="immediate",
+    limits: dict[str, Any] = {}
+    if cell_timeout is not None:
+        limits = dict(timeout_func=cell_timeout, interrupt_on_timeout=True,
+                      error_on_timeout={"ename": TIMED_OUT, "evalue": "", "traceback": []})
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors, **limits,
+                            record_timing=False, on_cell_executed=remember, shutdown_kernel="immediate",
                             # the kernel's own log lines (transport warnings, interrupts) are noise
                             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
                             resources={"metadata": {"path": str(Path(path).resolve().parent)}})
