@@ -136,13 +136,9 @@ def diagram_of(cell: nbformat.NotebookNode) -> str | None:
     return shown.group(1) if shown else None
 
 
-def _error_sentence(cell: nbformat.NotebookNode, ename: str, evalue: str) -> str:
-    """One sentence for a cell's error; a CourseError that helper printed as a line is read back."""
-    if evalue:
-        return one_line(f"{ename}: {evalue}")
-    printed = [o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream"]
-    lines = [line for line in "".join(printed).splitlines() if line.strip()]
-    return one_line(lines[-1]) if lines else one_line(ename)
+def _error_sentence(ename: str, evalue: str) -> str:
+    """One sentence for a cell's error."""
+    return one_line(f"{ename}: {evalue}" if evalue else ename)
 
 
 class _Interrupted(Exception):
@@ -236,7 +232,7 @@ def execute(path: Path, mode: str | None = None, *, output: Path | None = None, 
         raise KeyboardInterrupt
     if isinstance(error, CellExecutionError) and executed.errors:
         index = max(executed.errors)
-        raise NotebookFailed(_error_sentence(nb.cells[index], *executed.errors[index]))
+        raise NotebookFailed(_error_sentence(*executed.errors[index]))
     if error is not None:  # a cell that ran past the timeout, or a kernel that died
         raise NotebookFailed(one_line(f"{type(error).__name__}: {error}"))
     if unwritten is not None:
