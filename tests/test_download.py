@@ -576,7 +576,8 @@ def test_an_unreadable_mnist_file_falls_back_with_the_banner(damage, monkeypatch
         good = idx_file("images" if "images" in path.name else "labels", 10)
         path.write_bytes(DAMAGES[damage](good) if path.name.startswith("train-images") else good)
     loaders = data.get_dataloaders("mnist", 8, root=tmp_path)
-    assert loaders.info.fell_back and "`make data`" in capsys.readouterr().out
+    banner = capsys.readouterr().out
+    assert loaders.info.fell_back and "`make data`" in banner and "its files there are damaged" in banner
     with pytest.raises(data.CourseError, match="missing or damaged"):
         data.get_dataloaders("mnist", 8, root=tmp_path, fallback=False)
     with pytest.raises(data.CourseError):  # make data notices the damage, then cannot download here
