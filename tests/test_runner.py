@@ -195,6 +195,11 @@ def test_json_that_is_not_a_notebook_is_one_sentence_each_and_the_run_goes_on(tm
     assert "Traceback" not in printed and printed.count("is not a readable Jupyter notebook") == 2
     assert "0 of 2 notebooks ran" in printed
     assert (out / "results.md").read_text().count("is not a readable Jupyter notebook") == 2
+    from helper.tools import homework
+
+    for path in paths:
+        assert homework.main(["check", str(path)]) == 2
+        assert "is not a readable Jupyter notebook" in capsys.readouterr().err
 
 
 def test_out_that_holds_the_notebook_itself_is_refused(tiny_course, capsys):
