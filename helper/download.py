@@ -263,6 +263,8 @@ class _Transfer(threading.Thread):
             self.error = f"could not be reached ({_one_line(error.reason)})"
         except _Discard as error:
             with self._lock:
+                if self._cancelled:  # abandoned meanwhile: the part may be another transfer's by now
+                    return
                 self._cancelled = True
                 self.part.unlink(missing_ok=True)
             self.discarded = True
