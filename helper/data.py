@@ -277,9 +277,11 @@ def _load_torchvision(name: str, root: Path) -> tuple[torch.Tensor, ...]:
     return out[0], out[1], out[2], out[3]
 
 
-def _banner(requested: str, shape: tuple[int, int, int], root: Path) -> str:
+def _banner(requested: str, shape: tuple[int, int, int], root: Path, damaged: bool) -> str:
+    why = ("its files there are damaged (cut short, or not in torchvision's format)" if damaged
+           else "it is not there and could not be downloaded now")
     lines = [
-        f"{PRETTY[requested]} is not available: it is not in {root} and could not be downloaded now.",
+        f"{PRETTY[requested]} is not available in {root}: {why}.",
         f"Using scikit-learn's bundled handwritten digits instead, shaped {shape[0]}x{shape[1]}x{shape[2]}.",
         "Results will differ from the real data set.",
         "Run `make data` to download MNIST and CIFAR-10 (data/README.md shows other ways).",
@@ -468,7 +470,7 @@ def get_dataloaders(
             if not fallback:
                 raise CourseError(_missing_message(name, root)) from error
             used, fell_back = "digits", True
-            print(_banner(name, SHAPES[name], root))
+            print(_banner(name, SHAPES[name], root, damaged=not isinstance(error, DownloadError)))
             data = _load_digits(SHAPES[name])
     train_x, train_y, test_x, test_y = data
     image_shape = tuple(train_x.shape[1:])

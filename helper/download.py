@@ -6,8 +6,11 @@ deletes it and moves on to the next source. While a file arrives its throughput 
 a short window: a source that sends nothing, or too little to deliver the whole file in about three
 minutes (or within the time left before the deadline), is abandoned for the next one with a line
 saying why. A partial download is kept as ``NAME.part`` and resumed with an HTTP range request when
-the server supports it; only a verified file gets its real name. The archives are then unpacked
-exactly where torchvision looks, so its loaders read them unchanged.
+the server supports it; only a verified file gets its real name. A source that resumes from another
+byte than the one asked for, or sends more than the file's known size, has its bytes deleted. The
+archives are then unpacked exactly where torchvision looks, so its loaders read them unchanged; no
+file is written through a symbolic link, and an archive member that is not a plain file inside the
+data set's folder is refused (with the archive deleted).
 
 Environment variables:
 
@@ -31,7 +34,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
@@ -65,6 +68,16 @@ MNIST_SOURCES = (
 CIFAR10_FOLDER = "cifar-10-batches-py"
 MNIST_STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
                "t10k-labels-idx1-ubyte")
+# The size in bytes of each archive: a source that sends more is cut off (its file is not this one).
+SIZES = {
+    "cifar-10-python.tar.gz": 170_498_071,
+    "train-images-idx3-ubyte.gz": 9_912_422,
+    "train-labels-idx1-ubyte.gz": 28_881,
+    "t10k-images-idx3-ubyte.gz": 1_648_877,
+    "t10k-labels-idx1-ubyte.gz": 4_542,
+}
+# Never write through a symbolic link (a shared data folder can hold one planted by someone else).
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows, where making a link needs extra rights
 
 FULL_DOWNLOAD_S = 180.0  # a source must be able to deliver a whole file in about three minutes
 FULL_DEADLINE_S = 600.0  # the whole of one data set, without a budget (make data, full mode)
@@ -82,6 +95,18 @@ class DownloadError(CourseError):
     """A data set could not be downloaded; the message says what was tried and what to do."""
 
 
+class _Discard(ValueError):
+    """What a source sent cannot be part of the file (a wrong resume offset, too many bytes)."""
+
+
+class _UnsafeMember(tarfile.TarError):
+    """An archive member that is not a plain file or folder inside the data set's folder."""
+
+
+# What refuses an archive member: the check below, and the "data" filter of Python 3.11.4 and later.
+REFUSED_MEMBER = (_UnsafeMember, *((tarfile.FilterError,) if hasattr(tarfile, "FilterError") else ()))
+
+
 @dataclass(frozen=True)
 class Limits:
     """How long one data set may take: ``deadline_s`` in all, sources judged after ``window_s``."""
@@ -97,6 +122,11 @@ class RemoteFile:
     path: Path
     md5: str
     urls: tuple[str, ...]
+
+    @property
+    def size(self) -> int | None:
+        """The archive's size in bytes (None for a file not in :data:`SIZES`)."""
+        return SIZES.get(self.path.name)
 
 
 def full_limits() -> Limits:
@@ -166,6 +196,16 @@ def _label(url: str) -> str:
     return urlsplit(url).netloc or url
 
 
+def _open_new(path: Path, append: bool = False) -> BinaryIO:
+    """Open ``path`` for writing (appending, or from its first byte) without following a symbolic link."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC) | NOFOLLOW
+    return os.fdopen(os.open(path, flags | getattr(os, "O_BINARY", 0), 0o644), "ab" if append else "wb")
+
+
+def _one_line(reason: object) -> str:
+    return " ".join(str(reason).split())
+
+
 def _md5(path: Path) -> str:
     from torchvision.datasets.utils import calculate_md5
 
@@ -183,14 +223,15 @@ class _Transfer(threading.Thread):
     touches the file again, even when it is stuck in a DNS lookup or a read for a while longer.
     """
 
-    def __init__(self, url: str, part: Path) -> None:
+    def __init__(self, url: str, part: Path, size: int | None) -> None:
         super().__init__(daemon=True)
-        self.url, self.part = url, part
+        self.url, self.part, self.size = url, part, size
         self.offset = part.stat().st_size if part.exists() else 0
         self.received = 0  # bytes written by this transfer, after ``offset``
         self.total: int | None = None  # size of the whole file, once the server says
         self.answered = False  # whether the server has sent its response headers
         self.error: str | None = None
+        self.discarded = False  # whether the part was deleted because it could not be the file
         self.finished = threading.Event()
         self._lock = threading.Lock()
         self._cancelled = False
@@ -214,10 +255,20 @@ class _Transfer(threading.Thread):
         except HTTPError as error:
             if error.code == 416 and self.offset:  # the part is already whole: let the MD5 decide
                 self.total = self.offset
+            elif 300 <= error.code < 400:  # urllib gives up on a loop, or on too many redirects
+                self.error = f"redirected in a loop (HTTP {error.code})"
             else:
-                self.error = f"answered HTTP {error.code} ({error.reason})"
+                self.error = f"answered HTTP {error.code} ({_one_line(error.reason)})"
         except URLError as error:
-            self.error = f"could not be reached ({error.reason})"
+            self.error = f"could not be reached ({_one_line(error.reason)})"
+        except _Discard as error:
+            with self._lock:
+                if self._cancelled:  # abandoned meanwhile: the part may be another transfer's by now
+                    return
+                self._cancelled = True
+                self.part.unlink(missing_ok=True)
+            self.discarded = True
+            self.error = f"{error} (deleted it)"
         except TimeoutError:
             self.error = f"sent nothing for {SOCKET_TIMEOUT_S:g} s"
         except http.client.IncompleteRead:
@@ -238,7 +289,7 @@ class _Transfer(threading.Thread):
                 span, _, total = content_range.removeprefix("bytes ").partition("/")
                 start = span.partition("-")[0]
                 if start != str(self.offset):
-                    raise ValueError(f"the server resumed at byte {start or '?'} instead of {self.offset}")
+                    raise _Discard(f"resumed at byte {start or '?'} instead of {self.offset}")
                 self.total = int(total) if total.isdigit() else None
                 mode = "ab"
             else:  # a whole file: servers without range support start again from the first byte
@@ -249,9 +300,11 @@ class _Transfer(threading.Thread):
             with self._lock:
                 if self._cancelled:
                     return
-                out = self._out = self.part.open(mode)
+                out = self._out = _open_new(self.part, append=mode == "ab")
             with out:
                 while chunk := response.read1(CHUNK):
+                    if self.size is not None and self.position + len(chunk) > self.size:
+                        raise _Discard(f"sent more than the {_size(self.size)} the file has")
                     with self._lock:
                         if self._cancelled:
                             return
@@ -298,7 +351,10 @@ def _attempt(remote: RemoteFile, url: str, deadline: float, limits: Limits) -> s
     gets one more try from the first byte before it is blamed.
     """
     part = remote.path.with_name(remote.path.name + ".part")
-    transfer = _Transfer(url, part)
+    if part.is_symlink():
+        raise DownloadError(f"{part} is a symbolic link, and a download never writes through one; delete it "
+                            "(and keep the data folder writable only by you, see COURSE_DATA).")
+    transfer = _Transfer(url, part, remote.size)
     started = time.monotonic()
     samples: deque[tuple[float, int]] = deque([(started, 0)])
     desc = f"{remote.path.name} from {_label(url)}"
@@ -334,9 +390,10 @@ def _attempt(remote: RemoteFile, url: str, deadline: float, limits: Limits) -> s
         if bar is not None:
             bar.leave = reason is None
             bar.close()
-    if reason is not None and reason.startswith("sent a file whose MD5") and transfer.offset:
-        _say(f"{remote.path.name}: the part kept from an earlier download did not complete to the right "
-             f"file; deleted it, downloading it whole from {_label(url)}.")
+    if reason is not None and (reason.startswith("sent a file whose MD5") or transfer.discarded) \
+            and transfer.offset:
+        _say(f"{remote.path.name}: {_label(url)} {reason}, resuming the part kept from an earlier download; "
+             f"downloading it whole from {_label(url)}.")
         return _attempt(remote, url, deadline, limits)
     return reason
 
@@ -362,20 +419,43 @@ def _unpack(dataset: str, root: Path, files: list[RemoteFile]) -> None:
         for remote in files:
             target = remote.path.with_suffix("")
             partial = target.with_name(target.name + ".part")
-            with gzip.open(remote.path, "rb") as source, partial.open("wb") as out:
+            with gzip.open(remote.path, "rb") as source, _open_new(partial) as out:
                 shutil.copyfileobj(source, out)
             os.replace(partial, target)
         return
     folder = root / CIFAR10_FOLDER
     with tempfile.TemporaryDirectory(dir=root, prefix=".unpacking-") as scratch:
         with tarfile.open(files[0].path) as archive:
-            # The archive matched torchvision's MD5, so its members are known; the "data" filter
-            # (Python 3.11.4 and later) refuses anything unusual all the same.
+            # The archive matched torchvision's MD5, so its members are known; they are checked all the
+            # same, and the "data" filter (Python 3.11.4 and later) refuses anything unusual as well.
+            members = _safe_members(archive)
             safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-            archive.extractall(scratch, **safe)
+            archive.extractall(scratch, members=members, **safe)
         folder.mkdir(exist_ok=True)
         for item in (Path(scratch) / CIFAR10_FOLDER).iterdir():
             os.replace(item, folder / item.name)
+
+
+def _safe_members(archive: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """The members of a CIFAR-10 archive, each a plain file or folder inside ``cifar-10-batches-py``."""
+    members = archive.getmembers()
+    for member in members:
+        parts = PurePosixPath(member.name).parts
+        if not (member.isfile() or member.isdir()):
+            raise _UnsafeMember(f"{member.name!r} is a link or device, not a plain file")
+        if member.name.startswith(("/", "\\")) or ".." in parts or not parts or parts[0] != CIFAR10_FOLDER:
+            raise _UnsafeMember(f"{member.name!r} lies outside {CIFAR10_FOLDER}")
+    return members
+
+
+def _refuse_links(dataset: str, root: Path) -> None:
+    """A sentence when a folder the data set is written into is a symbolic link."""
+    folders = [root / "MNIST", root / "MNIST" / "raw"] if dataset == "mnist" else [root / CIFAR10_FOLDER]
+    for folder in folders:
+        if folder.is_symlink():
+            raise DownloadError(f"{folder} is a symbolic link, and the course writes its data only into "
+                                f"real folders inside {root}; delete the link (and keep the data folder "
+                                "writable only by you, see COURSE_DATA).")
 
 
 def _by_hand(dataset: str, root: Path) -> str:
@@ -394,6 +474,7 @@ def fetch(dataset: str, root: Path, limits: Limits) -> None:
     """
     files = remote_files(dataset, root)  # imports torchvision: seconds that must not count
     deadline = time.monotonic() + limits.deadline_s
+    _refuse_links(dataset, root)
     try:
         for remote in files:
             remote.path.parent.mkdir(parents=True, exist_ok=True)
@@ -448,6 +529,11 @@ def _fetch_locked(dataset: str, root: Path, files: list[RemoteFile], deadline: f
                                 f"copy {_by_hand(dataset, root)} by hand (data/README.md explains how).")
     try:
         _unpack(dataset, root, files)
+    except REFUSED_MEMBER as error:
+        files[0].path.unlink()  # so that the next run downloads it again rather than repeat this
+        raise DownloadError(f"The {TITLES[dataset]} archive in {root} holds a file the course will not "
+                            f"unpack ({_one_line(error)}), so it is not torchvision's; deleted it: run "
+                            f"`make data` again, or copy {_by_hand(dataset, root)} by hand.") from error
     except (OSError, EOFError, tarfile.TarError) as error:
         raise DownloadError(f"Could not unpack {TITLES[dataset]} in {root} ({error}); free some disk "
                             "space, close any program that has its files open, and try again.") from error

@@ -8,6 +8,11 @@ from numbers import Integral, Real
 class CourseError(ValueError):
     """A bad parameter or missing file; the message says what is wrong and what to do."""
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows instead of a traceback (in Jupyter, and in papermill's and nbclient's
+        reports of a failed cell): one red line."""
+        return [f"\x1b[31m{type(self).__name__}: {self}\x1b[0m"]
+
 
 def is_whole(value: object) -> bool:
     """Whether ``value`` is an integer, Python's or NumPy's, and not a bool (``True`` is no batch size)."""
@@ -17,20 +22,3 @@ def is_whole(value: object) -> bool:
 def is_real(value: object) -> bool:
     """Whether ``value`` is a real number, Python's or NumPy's, and not a bool."""
     return isinstance(value, Real) and not isinstance(value, bool)
-
-
-def install_notebook_handler() -> None:
-    """Inside IPython, print a :class:`CourseError` as one red line instead of a traceback."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # plain Python: normal tracebacks
-        return
-    shell = get_ipython()
-    if shell is None:
-        return
-
-    def _one_line(shell, etype, value, tb, tb_offset=None):  # noqa: ANN001 - IPython's signature
-        print(f"\x1b[31m{etype.__name__}: {value}\x1b[0m")
-        return None
-
-    shell.set_custom_exc((CourseError,), _one_line)

@@ -16,6 +16,7 @@ import copy
 import os
 import pickle
 import random
+import tempfile
 import threading
 import time
 import zipfile
@@ -28,6 +29,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+from filelock import FileLock, Timeout
 from torch import nn
 from torch.optim.lr_scheduler import LRScheduler, OneCycleLR
 from tqdm.auto import tqdm
@@ -352,11 +354,33 @@ def _checkpoint_state(run: _Run, history: History) -> dict[str, Any]:
 
 
 def _write_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Write to a temporary file first, then rename it, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    torch.save(state, temporary)
-    os.replace(temporary, path)
+    """Write to a temporary file of this write's own first, then rename it, so a crash never leaves half a
+    file; a failed write removes its temporary file."""
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            torch.save(state, file)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _lock_checkpoint(path: Path) -> FileLock:
+    """Hold ``path``'s lock file (beside it) for one training; a sentence while another run holds it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(path.with_name(path.name + ".lock"))
+        lock.acquire(timeout=0)
+    except Timeout as error:
+        raise CourseError(f"Another run is training with the checkpoint {path} (in another notebook or "
+                          "terminal); let it finish or stop it, or pass another checkpoint path."
+                          ) from error
+    except OSError as error:
+        raise CourseError(f"Could not write the checkpoint {path} ({error.strerror or error}); pass a "
+                          "checkpoint path in a folder you can write to.") from error
+    return lock
 
 
 class _CheckpointWriter:
@@ -391,6 +415,16 @@ class _CheckpointWriter:
                               "free some disk space or pass another checkpoint path.") from error
 
 
+def _check_finite(path: Path, *weights: dict[str, torch.Tensor] | None) -> None:
+    """A sentence when a saved tensor holds NaN or infinity (the run that saved it diverged)."""
+    for tensors in weights:
+        for name, tensor in (tensors or {}).items():
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                raise CourseError(f"The checkpoint {path} holds weights that are not finite ({name} has NaN "
+                                  "or infinity), so the run that saved it diverged; delete it and train "
+                                  "again, with a lower learning rate.")
+
+
 def _load_checkpoint(path: Path, run: _Run) -> History:
     """Restore ``run``, the random states and the train loader's order; the history so far."""
     try:
@@ -401,6 +435,7 @@ def _load_checkpoint(path: Path, run: _Run) -> History:
         saved_groups = state["optimizer"]["param_groups"]
         if [set(g) for g in saved_groups] != [set(g) for g in run.optimizer.param_groups]:
             raise ValueError("another kind of optimizer")  # SGD's state would load into Adam, then fail
+        _check_finite(path, state["model"], state.get("average"))
         run.model.load_state_dict(state["model"])
         run.optimizer.load_state_dict(state["optimizer"])
         if run.scheduler is not None:
@@ -413,8 +448,10 @@ def _load_checkpoint(path: Path, run: _Run) -> History:
         for generator, generator_state in zip(run.generators, state["loader"], strict=True):
             generator.set_state(generator_state)
         _set_rng_states(state["rng"])
-    except (OSError, RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError,
-            zipfile.BadZipFile) as error:
+    except CourseError:
+        raise
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError, AttributeError, EOFError,
+            pickle.UnpicklingError, zipfile.BadZipFile) as error:
         raise CourseError(f"The checkpoint {path} is damaged or does not fit this model, optimizer, schedule "
                           "and loader; delete it or pass another checkpoint path.") from error
     history.interrupted = False
@@ -510,7 +547,8 @@ def fit(
       random states and the train loader's shuffling state). Calling ``fit`` again with the same
       file, after re-creating the model, optimizer and loaders as before, resumes after the last
       finished epoch and continues exactly as an uninterrupted run would (same data order, same
-      augmentation, same weights; with ``num_workers=0``).
+      augmentation, same weights; with ``num_workers=0``). One training at a time per file: ``fit`` holds
+      the lock file ``NAME.lock`` beside it, and a second run on the same file stops with a sentence.
     - ``max_steps_per_epoch``: stop each epoch after that many batches (quick demos).
     - ``live_plot``: redraw the training curves after every epoch in a notebook.
     - Ctrl-C (Kernel > Interrupt) stops cleanly and returns the history so far.
@@ -534,22 +572,29 @@ def fit(
     if path is not None and path.is_dir():
         raise CourseError(f"checkpoint must be a file name, and {path} is a folder; "
                           f"pass e.g. {path / 'run.pt'}.")
-    resuming = path is not None and path.exists()
-    history = _load_checkpoint(path, run) if resuming else History()
-    if history.epochs > epochs:
-        raise CourseError(f"The checkpoint {path} already holds {history.epochs} epochs, more than "
-                          f"epochs={epochs}; pass epochs={history.epochs} or more, or another checkpoint.")
-    history.precision, history.channels_last = precision, channels_last  # how it trains from here on
-    if resuming:
-        print(f"Resuming from {path.name} after epoch {history.epochs} of {epochs}.")
-    writer = _CheckpointWriter(path) if path is not None else None
-    plot = None
-    if live_plot:
-        from helper.plotting import LivePlot
+    lock = _lock_checkpoint(path) if path is not None else None  # held until fit returns
+    try:
+        resuming = path is not None and path.exists()
+        history = _load_checkpoint(path, run) if resuming else History()
+        if history.epochs > epochs:
+            raise CourseError(f"The checkpoint {path} already holds {history.epochs} epochs, more than "
+                              f"epochs={epochs}; pass epochs={history.epochs} or more, or another "
+                              "checkpoint.")
+        history.precision, history.channels_last = precision, channels_last  # how it trains from here on
+        if resuming:
+            print(f"Resuming from {path.name} after epoch {history.epochs} of {epochs}.")
+        writer = _CheckpointWriter(path) if path is not None else None
+        plot = None
+        if live_plot:
+            from helper.plotting import LivePlot
 
-        plot = LivePlot()
-    epoch_bar = tqdm(range(history.epochs, epochs), desc="epochs", disable=not progress,
-                     initial=history.epochs, total=epochs)
+            plot = LivePlot()
+        epoch_bar = tqdm(range(history.epochs, epochs), desc="epochs", disable=not progress,
+                         initial=history.epochs, total=epochs)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
     try:
         with _tf32(numerics.tf32) if device.type == "cuda" else nullcontext():
             for _ in epoch_bar:
@@ -576,7 +621,10 @@ def fit(
         if plot is not None:
             plot.close()
         if writer is not None:
-            writer.wait()
+            try:
+                writer.wait()
+            finally:
+                lock.release()
         if run.average is not None:
             model.load_state_dict(run.average.model.state_dict())
     return history

@@ -147,6 +147,7 @@ def test_missing_data_falls_back_to_digits_with_banner(offline, tmp_path, capsys
     assert time.perf_counter() - start < 5
     banner = capsys.readouterr().out
     assert "is not available" in banner and "`make data`" in banner and "+---" in banner
+    assert "it is not there" in banner and "damaged" not in banner
     assert str(tmp_path) in banner
     info = loaders.info
     assert (info.name, info.requested, info.fell_back, info.shape) == ("digits", name, True, shape)

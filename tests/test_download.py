@@ -48,7 +48,9 @@ class Source(ThreadingHTTPServer):
     """One loopback HTTP server serving ``files`` (name -> bytes) the way ``behaviour`` says:
 
     "good"; "slow" (``rate`` bytes/s); "corrupt" (right length, wrong bytes); "stall" (headers,
-    then nothing); "drop" (half the file, then the connection closes). ``ranges=False`` ignores
+    then nothing); "drop" (half the file, then the connection closes); "misrange" (a range request
+    answered from the first byte, as if from the one asked for); "endless" (no Content-Length, and
+    the file followed by as many bytes again); "loop" (a redirect to itself). ``ranges=False`` ignores
     Range headers. ``requests`` records the Range header of every request (None without one).
     """
 
@@ -96,13 +98,24 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             self.send_error(404)
             return
+        if source.behaviour == "loop":
+            self.send_response(302)
+            self.send_header("Location", self.path)
+            self.end_headers()
+            return
         if source.behaviour == "corrupt":
             body = bytes(b ^ 0xFF for b in body[:64]) + body[64:]
+        if source.behaviour == "endless":
+            body += body
         start = int(wanted.removeprefix("bytes=").rstrip("-")) if wanted and source.ranges else 0
         self.send_response(206 if start else 200)
-        if start:
+        if source.behaviour == "misrange" and start:  # a resume answered with the whole file
+            self.send_header("Content-Range", f"bytes 0-{len(body) - 1}/{len(body)}")
+            start = 0
+        elif start:
             self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        self.send_header("Content-Length", str(len(body) - start))
+        if source.behaviour != "endless":
+            self.send_header("Content-Length", str(len(body) - start))
         self.end_headers()
         rest = body[start:]
         try:
@@ -576,7 +589,8 @@ def test_an_unreadable_mnist_file_falls_back_with_the_banner(damage, monkeypatch
         good = idx_file("images" if "images" in path.name else "labels", 10)
         path.write_bytes(DAMAGES[damage](good) if path.name.startswith("train-images") else good)
     loaders = data.get_dataloaders("mnist", 8, root=tmp_path)
-    assert loaders.info.fell_back and "`make data`" in capsys.readouterr().out
+    banner = capsys.readouterr().out
+    assert loaders.info.fell_back and "`make data`" in banner and "its files there are damaged" in banner
     with pytest.raises(data.CourseError, match="missing or damaged"):
         data.get_dataloaders("mnist", 8, root=tmp_path, fallback=False)
     with pytest.raises(data.CourseError):  # make data notices the damage, then cannot download here
@@ -592,3 +606,115 @@ def test_mnist_images_and_labels_of_different_lengths_are_damaged(monkeypatch, t
         path.write_bytes(idx_file(kind, 5 if path.name.startswith("train-labels") else 10))
     assert data.get_dataloaders("mnist", 8, root=tmp_path).info.fell_back
     assert "`make data`" in capsys.readouterr().out
+
+
+def test_a_resume_from_the_wrong_byte_discards_the_part_and_starts_again(cifar, serve, monkeypatch, tmp_path,
+                                                                          capsys):
+    half = len(cifar.archive) // 2
+    (tmp_path / f"{CIFAR_NAME}.part").write_bytes(cifar.archive[:half])
+    wrong = serve({CIFAR_NAME: cifar.archive}, "misrange")
+    monkeypatch.setenv("COURSE_CIFAR10_URLS", wrong.url())
+    download.fetch("cifar10", tmp_path, download.full_limits())
+    assert wrong.requests == [f"bytes={half}-", None]  # once more from the first byte
+    assert md5((tmp_path / CIFAR_NAME).read_bytes()) == md5(cifar.archive)
+    assert leftovers(tmp_path) == []
+    assert f"resumed at byte 0 instead of {half}" in capsys.readouterr().out
+
+
+def test_a_source_sending_more_than_the_file_is_cut_off_and_its_bytes_deleted(cifar, serve, monkeypatch,
+                                                                               tmp_path):
+    monkeypatch.setitem(download.SIZES, CIFAR_NAME, len(cifar.archive))
+    endless = serve({CIFAR_NAME: cifar.archive}, "endless")
+    monkeypatch.setenv("COURSE_CIFAR10_URLS", endless.url())
+    with pytest.raises(download.DownloadError, match="sent more than the .* the file has"):
+        download.fetch("cifar10", tmp_path, download.full_limits())
+    assert leftovers(tmp_path) == [] and not (tmp_path / CIFAR_NAME).exists()
+
+
+def test_a_redirect_loop_is_one_line(cifar, serve, monkeypatch, tmp_path, capsys):
+    loop = serve({CIFAR_NAME: cifar.archive}, "loop")
+    monkeypatch.setenv("COURSE_CIFAR10_URLS", loop.url())
+    with pytest.raises(download.DownloadError, match=r"redirected in a loop \(HTTP 302\)") as caught:
+        download.fetch("cifar10", tmp_path, download.full_limits())
+    assert "\n" not in str(caught.value)
+    assert [line for line in capsys.readouterr().out.splitlines() if "302" in line] == [
+        f"{CIFAR_NAME}: {loop.netloc} redirected in a loop (HTTP 302)."]
+
+
+@pytest.mark.skipif(not hasattr(os, "O_NOFOLLOW"), reason="symbolic links need extra rights on Windows")
+def test_a_symlinked_part_file_is_never_written_through(cifar, serve, monkeypatch, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_bytes(b"someone else's file")
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / f"{CIFAR_NAME}.part").symlink_to(elsewhere)
+    monkeypatch.setenv("COURSE_CIFAR10_URLS", serve({CIFAR_NAME: cifar.archive}).url())
+    with pytest.raises(download.DownloadError, match="is a symbolic link, and a download never writes"):
+        download.fetch("cifar10", root, download.full_limits())
+    assert elsewhere.read_bytes() == b"someone else's file"
+    (root / f"{CIFAR_NAME}.part").unlink()  # O_NOFOLLOW: a link that appears after the check is refused
+    (root / "link").symlink_to(elsewhere)
+    with pytest.raises(OSError):
+        download._open_new(root / "link", append=True)
+    assert elsewhere.read_bytes() == b"someone else's file"
+
+
+@pytest.mark.parametrize("dataset", ["cifar10", "mnist"])
+def test_a_symlinked_data_set_folder_is_refused(dataset, cifar, serve, monkeypatch, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    root = tmp_path / "data"
+    root.mkdir()
+    folder = root / (download.CIFAR10_FOLDER if dataset == "cifar10" else "MNIST")
+    folder.symlink_to(elsewhere, target_is_directory=True)
+    monkeypatch.setenv("COURSE_CIFAR10_URLS", serve({CIFAR_NAME: cifar.archive}).url())
+    with pytest.raises(download.DownloadError, match="is a symbolic link, and the course writes its data"):
+        download.fetch(dataset, root, download.full_limits())
+    assert list(elsewhere.iterdir()) == []
+
+
+def hostile_archive(member: tarfile.TarInfo) -> bytes:
+    """A CIFAR-10 archive whose batches are fine but which also holds ``member``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, payload in cifar10_members(IMAGES_PER_BATCH).items():
+            info = tarfile.TarInfo(f"{download.CIFAR10_FOLDER}/{name}")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+        tar.addfile(member, io.BytesIO(b"x" * member.size))
+    return buffer.getvalue()
+
+
+def _link(name: str, target: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = tarfile.SYMTYPE, target
+    return info
+
+
+def _outside(name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size = 1
+    return info
+
+
+@pytest.mark.parametrize("filtered", [True, False], ids=["data filter", "Python 3.11.0-3.11.3"])
+@pytest.mark.parametrize("member", [
+    _link(f"{download.CIFAR10_FOLDER}/escape", "/etc/passwd"),
+    _outside("../outside"),
+    _outside("elsewhere/readme"),
+], ids=["symlink", "parent folder", "other folder"])
+def test_an_archive_with_a_hostile_member_is_refused_deleted_and_unpacks_nothing(member, filtered, serve,
+                                                                                 monkeypatch, tmp_path):
+    if not filtered:
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    archive = hostile_archive(member)
+    monkeypatch.setattr(CIFAR10, "tgz_md5", md5(archive))
+    root = tmp_path / "data"
+    monkeypatch.setenv("COURSE_CIFAR10_URLS", serve({CIFAR_NAME: archive}).url())
+    with pytest.raises(download.DownloadError) as caught:
+        download.fetch("cifar10", root, download.full_limits())
+    message = str(caught.value)
+    assert "holds a file the course will not unpack" in message and "disk space" not in message
+    assert not (root / CIFAR_NAME).exists()  # the next run downloads it again instead of repeating this
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+    assert not (root / download.CIFAR10_FOLDER).exists() and leftovers(root) == []

@@ -29,3 +29,13 @@ def test_floats_are_real_not_whole(value):
 @pytest.mark.parametrize("value", [True, np.bool_(False), "0.5", None, 1j, torch.tensor(0.5)])
 def test_bools_strings_complex_and_tensors_are_not_real(value):
     assert not is_real(value)
+
+
+def test_a_course_error_shows_as_one_sentence_in_ipython(monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shown = []  # what a kernel publishes as the cell's error, which Jupyter and papermill show
+    monkeypatch.setattr(shell, "_showtraceback", lambda etype, value, stb: shown.append(stb))
+    shell.run_cell("from helper.errors import CourseError\nraise CourseError('Pick a real data set.')")
+    assert shown == [["\x1b[31mCourseError: Pick a real data set.\x1b[0m"]]

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import nbformat
 import pytest
-from conftest import write_tiny_notebook
+from conftest import KERNELSPEC, write_tiny_notebook
 
 from helper.errors import CourseError
 from helper.tools import notebooks, runner
@@ -118,3 +125,126 @@ def test_read_result_returns_the_last_recorded_headline():
                              new_code_cell("c", outputs=[shown("second")])])
     assert read_result(nb) == {"headline": "second"}
     assert read_result(new_notebook(cells=[new_code_cell("x")])) == {}
+
+
+def _sleeper(path: Path, started: Path) -> Path:
+    """A notebook whose second cell says it has started, then sleeps long enough to be interrupted."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    cells = [new_code_cell('MODE = "lecture"', metadata={"tags": ["parameters"]}),
+             new_code_cell(f"import pathlib, time\npathlib.Path({str(started)!r}).touch()\ntime.sleep(120)")]
+    nbformat.write(new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC}), path)
+    return path
+
+
+def test_ctrl_c_stops_the_run_reports_the_notebook_and_writes_the_table(tmp_path):
+    started = tmp_path / "started"
+    first = _sleeper(tmp_path / "01_sleep.ipynb", started)
+    second = _sleeper(tmp_path / "02_next.ipynb", started)
+    out = tmp_path / "build"
+    run = subprocess.Popen([sys.executable, "-m", "helper.tools", "run", "--mode", "smoke", "--out", str(out),
+                            str(first), str(second)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, start_new_session=True)  # its own process group, as a terminal's job
+    deadline = time.monotonic() + 120
+    while not started.exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
+    printed, _ = run.communicate(timeout=60)
+    assert run.returncode == 130, printed
+    assert "Traceback" not in printed and "AssertionError" not in printed
+    row = next(line for line in printed.splitlines() if line.startswith("01_sleep"))
+    assert row.split()[1] == "interrupted"
+    assert "02_next" not in printed  # the run stopped
+    assert "| 01_sleep | FAILED: interrupted (Ctrl-C)" in (out / "results.md").read_text()
+
+
+def test_check_homework_says_interrupted(monkeypatch, tmp_path, capsys):
+    from helper.tools import homework
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(homework, "execute", interrupted)
+    copy = write_tiny_notebook(tmp_path / "01_tiny.ipynb")
+    try:
+        status = homework.main(["check-homework", str(copy)])
+    except KeyboardInterrupt:
+        pytest.fail("check-homework let KeyboardInterrupt escape as a traceback")
+    assert status == 130
+    assert "Interrupted (Ctrl-C)" in capsys.readouterr().err
+
+
+NOT_NOTEBOOKS = {
+    "empty object": {},
+    "cell without source": {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                            "cells": [{"id": "a", "cell_type": "code", "metadata": {}, "outputs": [],
+                                       "execution_count": None}]},
+}
+
+
+def test_json_that_is_not_a_notebook_is_one_sentence_each_and_the_run_goes_on(tmp_path, capsys):
+    paths = []
+    for number, (name, content) in enumerate(NOT_NOTEBOOKS.items(), 1):
+        paths.append(tmp_path / f"0{number}_{name.replace(' ', '_')}.ipynb")
+        paths[-1].write_text(json.dumps(content))
+        with pytest.raises(CourseError, match="is not a readable Jupyter notebook"):
+            notebooks.read_notebook(paths[-1])
+    out = tmp_path / "build"
+    assert runner.main(["--mode", "smoke", "--out", str(out), *map(str, paths)]) == 1
+    printed = capsys.readouterr().out
+    assert "Traceback" not in printed and printed.count("is not a readable Jupyter notebook") == 2
+    assert "0 of 2 notebooks ran" in printed
+    assert (out / "results.md").read_text().count("is not a readable Jupyter notebook") == 2
+    from helper.tools import homework
+
+    for path in paths:
+        assert homework.main(["check-homework", str(path)]) == 2
+        assert "is not a readable Jupyter notebook" in capsys.readouterr().err
+
+
+def test_out_that_holds_the_notebook_itself_is_refused(tiny_course, capsys):
+    before = (tiny_course / "01_good.ipynb").read_bytes()
+    assert runner.main(["--mode", "smoke", "--out", str(tiny_course), "1"]) == 2
+    assert "would write over it" in capsys.readouterr().err
+    assert (tiny_course / "01_good.ipynb").read_bytes() == before
+
+
+def _a_file(tmp_path: Path) -> Path:
+    (tmp_path / "taken").write_text("")
+    return tmp_path / "taken"
+
+
+@pytest.mark.parametrize(("out", "message"), [
+    (_a_file, "is a file or lies under one"),
+    (lambda tmp_path: _a_file(tmp_path) / "build", "is a file or lies under one"),
+    (lambda tmp_path: Path("/proc/course-build"), "Cannot write into --out"),
+])
+def test_out_that_cannot_be_written_is_one_sentence(out, message, tiny_course, tmp_path, capsys):
+    assert runner.main(["--mode", "smoke", "--out", str(out(tmp_path)), "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_out_is_one_sentence(tiny_course, tmp_path, capsys):
+    (tmp_path / "ro").mkdir(mode=0o555)
+    assert runner.main(["--mode", "smoke", "--out", str(tmp_path / "ro"), "1"]) == 2
+    assert "Cannot write into --out" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full, a device that is always full")
+def test_a_full_disk_is_one_sentence_and_keeps_the_table(tiny_course, tmp_path, capsys):
+    out = tmp_path / "build"
+    out.mkdir()
+    for name in ("01_good.html", "results.md"):  # writing either fails as on a full disk
+        (out / name).symlink_to("/dev/full")
+    assert runner.main(["--mode", "smoke", "--out", str(out), "1"]) == 1
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.out + printed.err
+    row = next(line for line in printed.out.splitlines() if line.startswith("01_good"))
+    assert row.split()[1] == "FAILED" and "(No space left on device); free some" in row
+    assert "| 01_good | FAILED: Could not write" in printed.out  # the table, printed instead
+    assert printed.err.startswith(f"Could not write {out / 'results.md'} (No space left on device)")
+    executed = notebooks.read_notebook(out / "01_good.ipynb")
+    assert notebooks._write_output(executed, Path("/dev/full")).startswith(
+        "Could not write /dev/full (No space left on device)")

@@ -10,6 +10,7 @@ import matplotlib
 import numpy as np
 import pytest
 import torch
+from filelock import FileLock
 from torch import nn
 
 from helper import data, models, report, repro, train
@@ -159,7 +160,7 @@ def test_checkpoint_resumes_after_the_last_finished_epoch(tmp_path, capsys):
     model = tiny_model()
     first = train.fit(model, batches, batches, epochs=1, optimizer=sgd(model), checkpoint=path,
                       progress=False, device="cpu")
-    assert path.exists() and not path.with_name("tiny.pt.tmp").exists()
+    assert path.exists() and not list(path.parent.glob("*.tmp"))
     fresh = tiny_model(seed=1)  # different weights: resuming must load the saved ones
     second = train.fit(fresh, batches, batches, epochs=2, optimizer=sgd(fresh), checkpoint=path,
                        progress=False, device="cpu")
@@ -186,10 +187,17 @@ def _cut_short(path):
     path.write_bytes(path.read_bytes()[:200])  # e.g. by a full disk
 
 
+def _diverged(path):
+    state = torch.load(path, weights_only=True)
+    next(iter(state["model"].values()))[0] = float("nan")  # as a run with too high a learning rate leaves it
+    torch.save(state, path)
+
+
 @pytest.mark.parametrize(("change", "message"), [
     (dict(model=lambda: nn.Linear(4, 2)), "does not fit this model"),
     (dict(optimizer=lambda model: torch.optim.Adam(model.parameters())), "this model, optimizer"),
     (dict(damage=_cut_short), "is damaged or does not fit"),
+    (dict(damage=_diverged), "holds weights that are not finite"),
     (dict(epochs=1), "already holds 2 epochs, more than epochs=1"),
 ])
 def test_a_checkpoint_that_cannot_resume_this_run_is_refused(change, message, tmp_path):
@@ -203,6 +211,36 @@ def test_a_checkpoint_that_cannot_resume_this_run_is_refused(change, message, tm
     with pytest.raises(CourseError, match=message):
         train.fit(model, toy_batches(2), None, epochs=change.get("epochs", 3), optimizer=optimizer,
                   checkpoint=path, progress=False, device="cpu")
+    FileLock(path.with_name("tiny.pt.lock")).acquire(timeout=0)  # the refusal let go of the checkpoint
+
+
+def test_a_checkpoint_another_run_is_using_is_refused_in_one_sentence(tmp_path):
+    path = tmp_path / "tiny.pt"
+    other_run = FileLock(path.with_name("tiny.pt.lock"))
+    other_run.acquire()
+    model = tiny_model()
+    with pytest.raises(CourseError, match="Another run is training with the checkpoint"):
+        train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), checkpoint=path,
+                  progress=False, device="cpu")
+    assert not path.exists()
+    other_run.release()
+    train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), checkpoint=path, progress=False,
+              device="cpu")
+    other_run.acquire(timeout=0)  # fit let go of it when it returned
+
+
+def test_a_checkpoint_that_cannot_be_written_leaves_no_temporary_file(tmp_path, monkeypatch):
+    def full_disk(state, file):
+        file.write(b"half a checkpoint")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    path = tmp_path / "tiny.pt"
+    model = tiny_model()
+    with pytest.raises(CourseError, match=r"Could not write the checkpoint .*No space left on device"):
+        train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), checkpoint=path,
+                  progress=False, device="cpu")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.pt.lock"]
 
 
 def resumable_run(epochs: int, checkpoint, device: str | None, disturb: bool = False,

@@ -331,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     except (CourseError, NotebookFailed) as error:
         print(error, file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("Interrupted (Ctrl-C): the checks did not all run.", file=sys.stderr)
+        return 130
     Table.total(results)
     return 0 if all(r.passed for r in results) else 1
 

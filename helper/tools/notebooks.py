@@ -6,10 +6,14 @@ runs the cells from the notebook's own folder, and each failure is kept as one s
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+import signal
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +53,7 @@ if importlib.util.find_spec("helper") is None:
 
 
 # What nbformat raises for a file that is not a notebook (not JSON, not nbformat's schema, unreadable).
-UNREADABLE = (OSError, ValueError, KeyError, TypeError, AttributeError)
+UNREADABLE = (OSError, ValueError, KeyError, TypeError, AttributeError, nbformat.ValidationError)
 
 
 class NotebookFailed(Exception):
@@ -105,9 +109,11 @@ def _unreadable(path: Path, error: Exception) -> str:
 def read_notebook(path: Path) -> nbformat.NotebookNode:
     """The notebook at ``path``; :class:`CourseError` in one sentence when it cannot be read as one."""
     try:
-        return nbformat.read(path, as_version=4)
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)  # the reader only warns about a notebook that breaks nbformat's schema
     except UNREADABLE as error:
         raise CourseError(_unreadable(path, error)) from error
+    return nb
 
 
 def one_line(text: str, limit: int = 200) -> str:
@@ -131,13 +137,58 @@ def diagram_of(cell: nbformat.NotebookNode) -> str | None:
     return shown.group(1) if shown else None
 
 
-def _error_sentence(cell: nbformat.NotebookNode, ename: str, evalue: str) -> str:
-    """One sentence for a cell's error; a CourseError that helper printed as a line is read back."""
-    if evalue:
-        return one_line(f"{ename}: {evalue}")
-    printed = [o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream"]
-    lines = [line for line in "".join(printed).splitlines() if line.strip()]
-    return one_line(lines[-1]) if lines else one_line(ename)
+def _error_sentence(ename: str, evalue: str) -> str:
+    """One sentence for a cell's error."""
+    return one_line(f"{ename}: {evalue}" if evalue else ename)
+
+
+class _Interrupted(Exception):
+    """Ctrl-C came while a notebook ran: no further cell is started."""
+
+
+@cache
+def _client_class() -> type:
+    """nbclient's ``NotebookClient``, with Ctrl-C passed on to the kernel instead of killing it.
+
+    nbclient's own SIGINT handler shuts the kernel down under the running cell, which then fails with
+    an unrelated error. Here the first Ctrl-C interrupts the kernel (a cell in ``fit`` stops after
+    saving its checkpoint) and no further cell starts; a second one shuts the kernel down at once.
+    """
+    from nbclient import NotebookClient
+    from nbclient.util import ensure_async
+
+    class InterruptibleClient(NotebookClient):
+        interrupted = False
+
+        async def async_start_new_kernel(self, **kwargs: Any) -> None:
+            # nbclient installed its handler just before this; this one replaces it for this run
+            with suppress(NotImplementedError, RuntimeError):  # Windows, or not the main thread
+                asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self._on_sigint)
+            await super().async_start_new_kernel(**kwargs)
+
+        def _on_sigint(self) -> None:
+            again, self.interrupted = self.interrupted, True
+            if self.km is not None:
+                stop = self.km.shutdown_kernel(now=True) if again else self.km.interrupt_kernel()
+                self._stopping = asyncio.ensure_future(ensure_async(stop))
+
+        async def async_execute_cell(self, *args: Any, **kwargs: Any) -> Any:
+            if self.interrupted:
+                raise _Interrupted
+            return await super().async_execute_cell(*args, **kwargs)
+
+    return InterruptibleClient
+
+
+def _write_output(nb: nbformat.NotebookNode, output: Path) -> str | None:
+    """Write the executed notebook to ``output``; None, or a sentence when it cannot be written."""
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, output)
+    except OSError as error:
+        return (f"Could not write {output} ({error.strerror or error}); free some disk space or choose "
+                "another output folder.")
+    return None
 
 
 # The error a cell that ran past its ``cell_timeout`` gets (the kernel is interrupted and the run goes on).
@@ -154,14 +205,15 @@ def execute(path: Path, mode: str | None = None, *, output: Path | None = None, 
     executed notebook either way. ``cell_timeout(cell)``, when given, is each cell's limit in seconds
     instead of ``timeout``; a cell past it is interrupted, gets the error :data:`TIMED_OUT`, and the run
     goes on. ``on_cell_done(executed, index)`` is called after each code cell, its error already recorded.
+    Ctrl-C stops the notebook and raises ``KeyboardInterrupt``.
     """
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
     try:
         nb = load_notebook_node(str(path))  # nbformat's reader, plus the metadata papermill expects
+        nbformat.validate(nb)  # the reader only warns about a notebook that breaks nbformat's schema
     except UNREADABLE as error:
         raise NotebookFailed(_unreadable(path, error)) from error
     if mode is not None:
@@ -180,26 +232,25 @@ def execute(path: Path, mode: str | None = None, *, output: Path | None = None, 
     if cell_timeout is not None:
         limits = dict(timeout_func=cell_timeout, interrupt_on_timeout=True,
                       error_on_timeout={"ename": TIMED_OUT, "evalue": "", "traceback": []})
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors, **limits,
-                            record_timing=False, on_cell_executed=remember, shutdown_kernel="immediate",
-                            # the kernel's own log lines (transport warnings, interrupts) are noise
-                            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-                            resources={"metadata": {"path": str(Path(path).resolve().parent)}})
-    failure = None
+    client = _client_class()(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors, **limits,
+                             record_timing=False, on_cell_executed=remember, shutdown_kernel="immediate",
+                             # the kernel's own log lines (transport warnings, interrupts) are noise
+                             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                             resources={"metadata": {"path": str(Path(path).resolve().parent)}})
+    error: Exception | None = None
     try:
         client.execute()
-    except CellExecutionError as error:
-        if executed.errors:
-            index = max(executed.errors)
-            failure = _error_sentence(nb.cells[index], *executed.errors[index])
-        else:  # a cell that ran past the timeout
-            failure = one_line(f"{type(error).__name__}: {error}")
-    except Exception as error:  # noqa: BLE001 - a dead kernel or a timeout becomes one sentence too
-        failure = one_line(f"{type(error).__name__}: {error}")
-    finally:
-        if output is not None:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(nb, output)
-    if failure is not None:
-        raise NotebookFailed(failure)
+    except Exception as raised:  # noqa: BLE001 - a failed cell, a dead kernel or a timeout: one sentence
+        error = raised
+    finally:  # also when Ctrl-C comes on Windows, where nbclient cannot handle it
+        unwritten = _write_output(nb, output) if output is not None else None
+    if client.interrupted:
+        raise KeyboardInterrupt
+    if isinstance(error, CellExecutionError) and executed.errors:
+        index = max(executed.errors)
+        raise NotebookFailed(_error_sentence(*executed.errors[index]))
+    if error is not None:  # a cell that ran past the timeout, or a kernel that died
+        raise NotebookFailed(one_line(f"{type(error).__name__}: {error}"))
+    if unwritten is not None:
+        raise NotebookFailed(unwritten)
     return executed

@@ -7,13 +7,16 @@
 Each notebook is executed (parameter ``MODE``) into ``OUT/NN_name.ipynb`` and rendered
 to ``OUT/NN_name.html``. The runner prints one line per notebook (status, seconds, headline) and writes
 ``OUT/results.md``, a table for the instructor's slide. A failing notebook is reported in one sentence
-and the run goes on; the exit status is 1 when any notebook failed and 2 for a bad request.
+and the run goes on; the exit status is 1 when any notebook failed and 2 for a bad request. Ctrl-C
+stops the run: the notebook it interrupted is reported, the table of the others is written, and the
+exit status is 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +27,15 @@ from helper.modes import check_mode
 from helper.results import read_result
 from helper.tools.notebooks import (
     NOTEBOOK_DIR,
+    UNREADABLE,
     NotebookFailed,
     execute,
     lecture_notebooks,
     one_line,
     select,
 )
+
+INTERRUPTED = "interrupted (Ctrl-C); the notebooks after it were not run"
 
 
 @dataclass
@@ -53,6 +59,18 @@ def render_html(notebook: Path) -> Path:
     return target
 
 
+def _render(notebook: Path) -> str | None:
+    """Render ``notebook`` as HTML beside it; None, or a sentence when that cannot be written."""
+    try:
+        render_html(notebook)
+    except OSError as error:
+        return (f"Could not write {notebook.with_suffix('.html')} ({error.strerror or error}); free some "
+                "disk space or choose another --out folder.")
+    except UNREADABLE as error:
+        return f"Could not render {notebook} as HTML ({one_line(str(error), 120)})."
+    return None
+
+
 def run_one(notebook: Path, out: Path, mode: str) -> Outcome:
     """Execute and render one notebook; a failure becomes an :class:`Outcome` instead of an exception."""
     target = out / notebook.name
@@ -61,11 +79,12 @@ def run_one(notebook: Path, out: Path, mode: str) -> Outcome:
         nb = execute(notebook, mode, output=target).nb
     except NotebookFailed as failure:
         seconds = time.monotonic() - start
-        if target.exists():
-            render_html(target)
-        return Outcome(notebook.stem, False, seconds, str(failure), {})
+        unrendered = _render(target) if target.exists() else None
+        return Outcome(notebook.stem, False, seconds, str(failure) if unrendered is None else unrendered, {})
     seconds = time.monotonic() - start
-    render_html(target)
+    unrendered = _render(target)
+    if unrendered is not None:
+        return Outcome(notebook.stem, False, seconds, unrendered, {})
     result = read_result(nb)
     headline = result.get("headline", "(no result recorded)")
     return Outcome(notebook.stem, True, seconds, one_line(str(headline)), result)
@@ -107,20 +126,54 @@ def print_row(name: str, status: str, seconds: str, headline: str, width: int) -
 
 
 def run(notebooks: list[Path], out: Path, mode: str) -> list[Outcome]:
-    """Execute ``notebooks`` in order, printing a row as each finishes, and write ``out/results.md``."""
+    """Execute ``notebooks`` in order, printing a row as each finishes, and write ``out/results.md``.
+
+    Ctrl-C ends the run after the notebook it interrupted. When the table cannot be written it is printed,
+    and :class:`CourseError` says why.
+    """
     out.mkdir(parents=True, exist_ok=True)
     width = max([len("notebook")] + [len(p.stem) for p in notebooks])
     print_row("notebook", "status", "seconds", "headline", width)
     outcomes = []
     for notebook in notebooks:
-        outcome = run_one(notebook, out, mode)
+        start = time.monotonic()
+        try:
+            outcome = run_one(notebook, out, mode)
+        except KeyboardInterrupt:
+            outcome = Outcome(notebook.stem, False, time.monotonic() - start, INTERRUPTED, {})
         outcomes.append(outcome)
-        print_row(outcome.name, "ok" if outcome.ok else "FAILED", f"{outcome.seconds:.1f}", outcome.message,
-                  width)
-    (out / "results.md").write_text(results_markdown(outcomes, mode), encoding="utf-8")
+        status = "ok" if outcome.ok else "interrupted" if outcome.message == INTERRUPTED else "FAILED"
+        print_row(outcome.name, status, f"{outcome.seconds:.1f}", outcome.message, width)
+        if outcome.message == INTERRUPTED:
+            break
     failed = sum(not o.ok for o in outcomes)
+    table = results_markdown(outcomes, mode)
+    try:
+        (out / "results.md").write_text(table, encoding="utf-8")
+    except OSError as error:
+        print(table, end="")
+        raise CourseError(f"Could not write {out / 'results.md'} ({error.strerror or error}); the table is "
+                          "above: free some disk space or choose another --out folder.") from error
     print(f"{len(outcomes) - failed} of {len(outcomes)} notebooks ran; table in {out / 'results.md'}")
     return outcomes
+
+
+def check_out(out: Path, notebooks: list[Path]) -> None:
+    """A sentence unless ``out`` is a folder this user can write into that holds none of ``notebooks``."""
+    for notebook in notebooks:
+        if (out / notebook.name).resolve() == notebook.resolve():
+            raise CourseError(f"--out {out} is where {notebook.name} itself lives, and the run would write "
+                              "over it; choose another folder, such as build.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except (FileExistsError, NotADirectoryError) as error:
+        raise CourseError(f"--out {out} is a file or lies under one; give a folder (the default is build)."
+                          ) from error
+    except OSError as error:
+        raise CourseError(f"Cannot write into --out {out} ({error.strerror or error}); choose a folder you "
+                          "can write to.") from error
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,10 +188,17 @@ def main(argv: list[str] | None = None) -> int:
         chosen = select(args.notebooks, lecture_notebooks(NOTEBOOK_DIR))
         if not chosen:
             raise CourseError(f"There are no notebooks NN_name.ipynb in {NOTEBOOK_DIR} yet.")
+        check_out(args.out, chosen)
     except CourseError as error:
         print(error, file=sys.stderr)
         return 2
-    outcomes = run(chosen, args.out, args.mode)
+    try:
+        outcomes = run(chosen, args.out, args.mode)
+    except CourseError as error:
+        print(error, file=sys.stderr)
+        return 1
+    if outcomes[-1].message == INTERRUPTED:
+        return 130  # as a shell reports a command that Ctrl-C stopped
     return 0 if all(o.ok for o in outcomes) else 1
 
 
