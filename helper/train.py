@@ -30,9 +30,9 @@ import numpy as np
 import torch
 from torch import nn
 from torch.optim.lr_scheduler import LRScheduler, OneCycleLR
-from tqdm.auto import tqdm
 
 from helper.errors import CourseError, is_real, is_whole
+from helper.progress import progress_bar
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Schedule = Callable[[torch.optim.Optimizer, int], LRScheduler]
@@ -88,7 +88,7 @@ class History:
     """What ``fit`` measured: one loss per training step, and per-epoch losses and accuracies.
 
     ``valid_loss``/``valid_accuracy`` stay empty when there is no validation loader.
-    ``interrupted`` is True when training was stopped with Ctrl-C (Kernel > Interrupt).
+    ``interrupted`` is True when Ctrl-C (Kernel > Interrupt) stopped the run (see :func:`finished`).
     ``precision`` and ``channels_last`` are the settings it trained with, so that a later
     evaluation (:func:`helper.report.summarize_training`) can run the same way.
     """
@@ -115,6 +115,37 @@ class History:
         finished = len(self.epoch_seconds)
         for values in (self.train_loss, self.train_accuracy, self.valid_loss, self.valid_accuracy):
             del values[finished:]
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped :func:`fit` after it saved what it had; ``history`` is the run so far.
+
+    Being a ``KeyboardInterrupt``, it stops the cell, and any loop over several runs with it; a
+    notebook shows its one line instead of a traceback.
+    """
+
+    def __init__(self, message: str, history: History) -> None:
+        super().__init__(message)
+        self.history = history
+
+    def _render_traceback_(self) -> list[str]:  # IPython shows these lines instead of a traceback
+        return [str(self)]
+
+
+# The History of the latest fit, which :func:`finished` asks whether Ctrl-C stopped it.
+_latest: History | None = None
+
+
+def finished() -> bool:
+    """Whether the latest :func:`fit` ran to its end.
+
+    When Ctrl-C stopped it, prints "skipped: training was interrupted ..." and returns False, so that
+    a cell checking claims about the run can skip them: ``if train.finished(): assert ...``.
+    """
+    if _latest is not None and _latest.interrupted:
+        print("skipped: training was interrupted; run the training cell to its end, then this cell again.")
+        return False
+    return True
 
 
 class Evaluation(NamedTuple):
@@ -483,6 +514,7 @@ def fit(
     max_steps_per_epoch: int | None = None,
     live_plot: bool = False,
     progress: bool = True,
+    label: str | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs and return its :class:`History`.
 
@@ -512,9 +544,16 @@ def fit(
       finished epoch and continues exactly as an uninterrupted run would (same data order, same
       augmentation, same weights; with ``num_workers=0``).
     - ``max_steps_per_epoch``: stop each epoch after that many batches (quick demos).
-    - ``live_plot``: redraw the training curves after every epoch in a notebook.
-    - Ctrl-C (Kernel > Interrupt) stops cleanly and returns the history so far.
+    - ``live_plot``: draw the training curves in a notebook and redraw them after every epoch; the
+      last drawing stays as the run's figure (:func:`helper.report.summarize_training` does not
+      draw it again).
+    - ``label`` (e.g. "plain-56") names the run in its progress bar, figure and messages.
+    - Ctrl-C (Kernel > Interrupt) stops training: the checkpoint holds every finished epoch, one line
+      says so, and :class:`TrainingInterrupted` (a ``KeyboardInterrupt``, carrying the history so
+      far) stops the cell, and any loop of ``fit`` calls in it. :func:`finished` then tells later
+      cells that the run is incomplete.
     """
+    global _latest
     _check_fit_arguments(epochs, loss_fn, label_smoothing, ema_decay, max_steps_per_epoch)
     _check_optimizer(model, optimizer)
     device = resolve_device(device) if device is not None else default_device()
@@ -540,16 +579,20 @@ def fit(
         raise CourseError(f"The checkpoint {path} already holds {history.epochs} epochs, more than "
                           f"epochs={epochs}; pass epochs={history.epochs} or more, or another checkpoint.")
     history.precision, history.channels_last = precision, channels_last  # how it trains from here on
+    _latest = history
+    named = f"{label}: " if label else ""
     if resuming:
-        print(f"Resuming from {path.name} after epoch {history.epochs} of {epochs}.")
+        print(f"{named}Resuming from {path.name} after epoch {history.epochs} of {epochs}.")
     writer = _CheckpointWriter(path) if path is not None else None
     plot = None
     if live_plot:
         from helper.plotting import LivePlot
 
-        plot = LivePlot()
-    epoch_bar = tqdm(range(history.epochs, epochs), desc="epochs", disable=not progress,
-                     initial=history.epochs, total=epochs)
+        plot = LivePlot(title=label)
+        if history.epochs:  # the curves so far, also when the checkpoint already holds every epoch
+            plot.update(history)
+    epoch_bar = progress_bar(range(history.epochs, epochs), desc=f"{named}epochs", disable=not progress,
+                             initial=history.epochs, total=epochs)
     try:
         with _tf32(numerics.tf32) if device.type == "cuda" else nullcontext():
             for _ in epoch_bar:
@@ -570,8 +613,9 @@ def fit(
     except KeyboardInterrupt:
         history.interrupted = True
         history.drop_unfinished_epoch()
-        print(f"Training interrupted after {history.epochs} finished epoch(s); returning the history so far.")
-    finally:
+        message = named + _interrupted_message(history.epochs, epochs, path)
+        raise TrainingInterrupted(message, history) from None
+    finally:  # before the interrupt goes on: the last checkpoint is on disk
         epoch_bar.close()
         if plot is not None:
             plot.close()
@@ -580,6 +624,16 @@ def fit(
         if run.average is not None:
             model.load_state_dict(run.average.model.state_dict())
     return history
+
+
+def _interrupted_message(done: int, epochs: int, checkpoint: Path | None) -> str:
+    """The one line of an interrupted :func:`fit`: how far it got and what running it again does."""
+    stopped = f"Training interrupted after {done} of {epochs} epochs"
+    if checkpoint is None:
+        return f"{stopped}; running the cell again starts it over."
+    if not done:
+        return f"{stopped}; no epoch finished, so nothing is saved: running the cell again starts over."
+    return f"{stopped}; {checkpoint} holds them: running the cell again resumes from there."
 
 
 def _empty_epoch_message(epoch: int) -> str:
@@ -600,7 +654,7 @@ def _train_epoch(run: _Run, loader: Iterable, max_steps: int | None, history: Hi
     total = _steps_per_epoch(loader, max_steps)
     refresh_every = max(10, (total or 100) // 10)
     batches = loader if max_steps is None else islice(loader, max_steps)
-    batch_bar = tqdm(batches, total=total, desc="batches", leave=False, disable=not progress)
+    batch_bar = progress_bar(batches, total=total, desc="batches", leave=False, disable=not progress)
     step_losses: list[torch.Tensor] = []
     loss_sum = torch.zeros((), device=run.device)
     correct = torch.zeros((), device=run.device, dtype=torch.long)
