@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.optim.lr_scheduler import LRScheduler, OneCycleLR
+from tqdm import tqdm
 
 from helper.errors import CourseError, is_real, is_whole
 from helper.progress import progress_bar
@@ -593,11 +594,12 @@ def fit(
             plot.update(history)
     epoch_bar = progress_bar(range(history.epochs, epochs), desc=f"{named}epochs", disable=not progress,
                              initial=history.epochs, total=epochs)
+    batch_bar = progress_bar(desc="batches", leave=False, disable=not progress)  # one bar, reset each epoch
     try:
         with _tf32(numerics.tf32) if device.type == "cuda" else nullcontext():
             for _ in epoch_bar:
                 start = time.perf_counter()
-                if not _train_epoch(run, train_loader, max_steps_per_epoch, history, progress):
+                if not _train_epoch(run, train_loader, max_steps_per_epoch, history, batch_bar):
                     raise CourseError(_empty_epoch_message(history.epochs + 1))
                 if valid_loader is not None:
                     result = evaluate(run.evaluated, valid_loader, loss_fn=run.loss_fn, device=device,
@@ -616,6 +618,7 @@ def fit(
         message = named + _interrupted_message(history.epochs, epochs, path)
         raise TrainingInterrupted(message, history) from None
     finally:  # before the interrupt goes on: the last checkpoint is on disk
+        batch_bar.close()
         epoch_bar.close()
         if plot is not None:
             plot.close()
@@ -643,8 +646,9 @@ def _empty_epoch_message(epoch: int) -> str:
             "can be iterated again, not an iterator or generator.")
 
 
-def _train_epoch(run: _Run, loader: Iterable, max_steps: int | None, history: History, progress: bool) -> int:
-    """One pass over ``loader`` (at most ``max_steps`` batches); the number of examples seen.
+def _train_epoch(run: _Run, loader: Iterable, max_steps: int | None, history: History, bar: tqdm) -> int:
+    """One pass over ``loader`` (at most ``max_steps`` batches), counted on ``bar``; the number of
+    examples seen.
 
     Appends every step's loss, and when the pass is complete the epoch's mean loss and accuracy, to
     ``history``. Losses and counts stay on the device until the end of the epoch (or the progress
@@ -654,13 +658,13 @@ def _train_epoch(run: _Run, loader: Iterable, max_steps: int | None, history: Hi
     total = _steps_per_epoch(loader, max_steps)
     refresh_every = max(10, (total or 100) // 10)
     batches = loader if max_steps is None else islice(loader, max_steps)
-    batch_bar = progress_bar(batches, total=total, desc="batches", leave=False, disable=not progress)
+    bar.reset(total=total)
     step_losses: list[torch.Tensor] = []
     loss_sum = torch.zeros((), device=run.device)
     correct = torch.zeros((), device=run.device, dtype=torch.long)
     seen = 0
     try:
-        for step, (inputs, targets) in enumerate(batch_bar, start=1):
+        for step, (inputs, targets) in enumerate(batches, start=1):
             inputs = inputs.to(run.device, non_blocking=True, memory_format=run.memory_format)
             targets = targets.to(run.device, non_blocking=True)
             with _autocast(run.numerics):
@@ -682,11 +686,11 @@ def _train_epoch(run: _Run, loader: Iterable, max_steps: int | None, history: Hi
             loss_sum += batch_loss * len(targets)
             correct += (logits.detach().argmax(1) == targets).sum()
             seen += len(targets)
-            if progress and step % refresh_every == 0:
-                batch_bar.set_postfix(loss=f"{batch_loss.item():.3f}", acc=f"{correct.item() / seen:.3f}",
-                                      refresh=False)
+            if not bar.disable and step % refresh_every == 0:
+                bar.set_postfix(loss=f"{batch_loss.item():.3f}", acc=f"{correct.item() / seen:.3f}",
+                                refresh=False)
+            bar.update()
     finally:  # the steps of an interrupted epoch did happen
-        batch_bar.close()
         if step_losses:
             history.iteration_loss += torch.stack(step_losses).tolist()
     if seen:
