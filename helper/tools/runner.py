@@ -5,14 +5,16 @@
     python -m helper.tools run ~/homework/03_simple_cnn.ipynb        # any notebook file
 
 Each notebook is executed (parameter ``MODE``) into ``OUT/NN_name.ipynb`` and rendered
-to ``OUT/NN_name.html``. The runner prints one line per notebook (status, seconds, headline) and writes
-``OUT/results.md``, a table for the instructor's slide. A failing notebook is reported in one sentence
-and the run goes on; the exit status is 1 when any notebook failed and 2 for a bad request.
+to ``OUT/NN_name.html``. The runner prints one line per notebook (status, seconds, headline) and
+updates ``OUT/results.md``, a table per mode for the instructor's slide: the notebooks it ran get new
+rows, the rows of the others stay. A failing notebook is reported in one sentence and the run goes on;
+the exit status is 1 when any notebook failed and 2 for a bad request.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -82,24 +84,45 @@ def _accuracy(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-def results_markdown(outcomes: list[Outcome], mode: str) -> str:
+TABLE_HEADER = ["| notebook | data set | device | epochs | test accuracy | seconds | headline |",
+                "|---|---|---|---|---|---:|---|"]
+TITLE = re.compile(r"^Results of `make run MODE=(\w+)`$")
+
+
+def _row(o: Outcome) -> str:
+    if o.ok:
+        r = o.result
+        cells = [o.name, _dataset(r), str(r.get("device", "-")), str(r.get("epochs", "-")),
+                 _accuracy(r.get("test_accuracy"))]
+    else:
+        cells = [o.name, f"FAILED: {o.message}", "-", "-", "-"]
+    cells += [f"{o.seconds:.0f}", o.message if o.ok else "-"]
+    return "| " + " | ".join(c.replace("|", "/") for c in cells) + " |"
+
+
+def _table(mode: str, rows: list[str]) -> str:
     """The slide table: notebook, data set actually used, device, epochs, test accuracy, seconds, headline."""
-    lines = [
-        f"Results of `make run MODE={mode}`",
-        "",
-        "| notebook | data set | device | epochs | test accuracy | seconds | headline |",
-        "|---|---|---|---|---|---:|---|",
-    ]
-    for o in outcomes:
-        if o.ok:
-            r = o.result
-            cells = [o.name, _dataset(r), str(r.get("device", "-")), str(r.get("epochs", "-")),
-                     _accuracy(r.get("test_accuracy"))]
-        else:
-            cells = [o.name, f"FAILED: {o.message}", "-", "-", "-"]
-        cells += [f"{o.seconds:.0f}", o.message if o.ok else "-"]
-        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join([f"Results of `make run MODE={mode}`", "", *TABLE_HEADER, *rows]) + "\n"
+
+
+def _tables(text: str) -> dict[str, dict[str, str]]:
+    """The rows of a results file, ``{mode: {notebook: row}}``, in the file's order."""
+    tables: dict[str, dict[str, str]] = {}
+    rows = None
+    for line in text.splitlines():
+        if title := TITLE.match(line):
+            rows = tables.setdefault(title.group(1), {})
+        elif rows is not None and line.startswith("| ") and line not in TABLE_HEADER:
+            rows[line[2:].split(" | ", 1)[0]] = line
+    return tables
+
+
+def update_results(previous: str, outcomes: list[Outcome], mode: str) -> str:
+    """``previous`` (a results file, or "") with the rows of ``outcomes`` put into ``mode``'s table:
+    a notebook that ran again gets its new row, every other row stays; rows in notebook order."""
+    tables = _tables(previous)
+    tables.setdefault(mode, {}).update({o.name: _row(o) for o in outcomes})
+    return "\n".join(_table(name, [rows[key] for key in sorted(rows)]) for name, rows in tables.items())
 
 
 def print_row(name: str, status: str, seconds: str, headline: str, width: int) -> None:
@@ -107,7 +130,7 @@ def print_row(name: str, status: str, seconds: str, headline: str, width: int) -
 
 
 def run(notebooks: list[Path], out: Path, mode: str) -> list[Outcome]:
-    """Execute ``notebooks`` in order, printing a row as each finishes, and write ``out/results.md``."""
+    """Execute ``notebooks`` in order, printing a row as each finishes, and update ``out/results.md``."""
     out.mkdir(parents=True, exist_ok=True)
     width = max([len("notebook")] + [len(p.stem) for p in notebooks])
     print_row("notebook", "status", "seconds", "headline", width)
@@ -117,7 +140,9 @@ def run(notebooks: list[Path], out: Path, mode: str) -> list[Outcome]:
         outcomes.append(outcome)
         print_row(outcome.name, "ok" if outcome.ok else "FAILED", f"{outcome.seconds:.1f}", outcome.message,
                   width)
-    (out / "results.md").write_text(results_markdown(outcomes, mode), encoding="utf-8")
+    table = out / "results.md"
+    previous = table.read_text(encoding="utf-8") if table.is_file() else ""
+    table.write_text(update_results(previous, outcomes, mode), encoding="utf-8")
     failed = sum(not o.ok for o in outcomes)
     print(f"{len(outcomes) - failed} of {len(outcomes)} notebooks ran; table in {out / 'results.md'}")
     return outcomes
