@@ -633,9 +633,9 @@ def _interrupted_message(done: int, epochs: int, checkpoint: Path | None) -> str
     """The one line of an interrupted :func:`fit`: how far it got and what running it again does."""
     stopped = f"Training interrupted after {done} of {epochs} epochs"
     if checkpoint is None:
-        return f"{stopped}; running the cell again starts it over."
+        return f"{stopped}; without a checkpoint there is nothing to resume from."
     if not done:
-        return f"{stopped}; no epoch finished, so nothing is saved: running the cell again starts over."
+        return f"{stopped}; no epoch finished, so {checkpoint} has nothing to resume from yet."
     return f"{stopped}; {checkpoint} holds them: running the cell again resumes from there."
 
 

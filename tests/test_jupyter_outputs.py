@@ -78,7 +78,8 @@ def test_one_interrupt_ends_a_loop_of_fits_and_jupyter_shows_one_line():
         errors = [m["content"] for m in seen if m["msg_type"] == "error"]
         assert len(errors) == 1 and errors[0]["ename"] == "TrainingInterrupted"
         assert errors[0]["traceback"] == [
-            "first: Training interrupted after 0 of 2 epochs; running the cell again starts it over."], (
+            "first: Training interrupted after 0 of 2 epochs; without a checkpoint there is nothing to "
+            "resume from."], (
             "Jupyter should show the interrupt as one line, not a traceback")
 
         client.execute("print(started, train.finished())")
