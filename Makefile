@@ -13,6 +13,8 @@ NB     ?=
 FILE   ?=
 OUT    ?=
 FORCE  ?=
+DIR    ?=
+INSTRUCTOR ?=
 TOOLS  := $(BIN)/python -m helper.tools
 
 .PHONY: setup run test test-fast lint lab data homework check-homework bench clean
@@ -42,8 +44,10 @@ test: setup
 test-fast: setup
 	$(TOOLS) test-fast
 
+# make lab [DIR=homework] [INSTRUCTOR=1]: JupyterLab on the repository root (or DIR), without nbgrader's
+# instructor interface unless INSTRUCTOR=1
 lab: setup
-	$(TOOLS) lab
+	$(TOOLS) lab $(if $(DIR),--dir "$(DIR)") $(if $(INSTRUCTOR),--instructor)
 
 data: setup
 	$(TOOLS) data

@@ -74,8 +74,23 @@ def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
     return np.convolve(values, kernel, mode="valid")
 
 
-def history_figure(history) -> Figure:
-    """The training-curve figure without showing it (``plot_history`` and ``LivePlot`` use it)."""
+# A loss panel whose values span more than this factor is drawn on a log scale (one epoch's validation loss
+# of a deep plain network can be 1e9 times the others), so that no value squeezes the rest into one line.
+LOG_SCALE_SPAN = 100.0
+
+
+def _loss_scale(ax, values: Sequence[float]) -> None:
+    """A log scale for ``ax``, named in its label, when the positive ``values`` span > LOG_SCALE_SPAN."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    if finite.size and finite.max() > LOG_SCALE_SPAN * finite.min():
+        ax.set_yscale("log")
+        ax.set_ylabel(f"{ax.get_ylabel()} (log scale)")
+
+
+def history_figure(history, title: str | None = None) -> Figure:
+    """The training-curve figure without showing it (``plot_history`` and ``LivePlot`` use it);
+    ``title`` (e.g. "plain-56") names the run above the panels."""
     fig, (ax_iter, ax_loss, ax_acc) = plt.subplots(1, 3, figsize=(13, 3.4))
     steps = np.asarray(history.iteration_loss, dtype=float)
     ax_iter.plot(np.arange(1, len(steps) + 1), steps, color="tab:blue", alpha=0.35, lw=0.8, label="per step")
@@ -99,13 +114,16 @@ def history_figure(history) -> Figure:
         ax.set(title=f"{label} per epoch", xlabel="epoch", ylabel=label + (" (%)" if scale > 1 else ""))
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend(fontsize=8)
+    _loss_scale(ax_loss, [*history.train_loss, *history.valid_loss])
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
-def plot_history(history) -> Figure:
+def plot_history(history, title: str | None = None) -> Figure:
     """Training curves from a :class:`helper.train.History`: loss per step, loss and accuracy per epoch."""
-    return _finish(history_figure(history))
+    return _finish(history_figure(history, title))
 
 
 def compare_histories(histories: Mapping[str, Any], window: int = 5) -> Figure:
@@ -130,13 +148,13 @@ def compare_histories(histories: Mapping[str, Any], window: int = 5) -> Figure:
 
 
 class LivePlot:
-    """Training curves that redraw in place once per epoch (``fit(..., live_plot=True)`` uses it).
-
-    Outside a notebook it does nothing.
+    """Training curves that redraw in place once per epoch (``fit(..., live_plot=True)`` uses it),
+    titled ``title`` when given. Outside a notebook it does nothing.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, title: str | None = None) -> None:
         self._handle = None
+        self._title = title
         self._active = _in_notebook()
 
     def update(self, history) -> None:
@@ -145,7 +163,7 @@ class LivePlot:
             return
         from IPython.display import display
 
-        fig = history_figure(history)
+        fig = history_figure(history, self._title)
         if self._handle is None:
             self._handle = display(fig, display_id=True)
         else:

@@ -1,4 +1,4 @@
-"""The end of every training notebook in one call (curves, test accuracy, confusion matrix, headline),
+"""The end of every training notebook in one call (test accuracy, confusion matrix, headline),
 and the confidence interval the notebooks give with a test accuracy."""
 
 from __future__ import annotations
@@ -46,10 +46,11 @@ def summarize_training(model: nn.Module, loaders: Loaders, history: History, *,
                        flip_tta: bool = False) -> Evaluation:
     """The end of every training notebook in one call.
 
-    Plots the training curves, evaluates ``model`` on ``loaders.test``, draws the confusion
-    matrix and a grid of test images with their predictions (wrong ones in red), prints the
-    test accuracy and the data set actually used, and records the headline with
-    :func:`helper.results.record_result`. ``title`` (e.g. "VGG-16") starts the headline.
+    Evaluates ``model`` on ``loaders.test``, draws the confusion matrix and a grid of test images
+    with their predictions (wrong ones in red), prints the test accuracy and the data set actually
+    used, and records the headline with :func:`helper.results.record_result`. ``title`` (e.g.
+    "VGG-16") starts the headline. The training curves are ``fit(..., live_plot=True)``'s figure,
+    drawn once while training; ``plotting.plot_history(history)`` draws them for a run without it.
     The test set is evaluated at the precision and layout ``fit`` trained with (``history``
     remembers them); ``flip_tta`` adds flip test-time augmentation (see
     :func:`helper.train.evaluate`). Returns the :class:`helper.train.Evaluation` on the test set.
@@ -60,7 +61,6 @@ def summarize_training(model: nn.Module, loaders: Loaders, history: History, *,
     device = train.model_device(model) if device is None else device
     how = dict(device=device, precision=history.precision, channels_last=history.channels_last,
                flip_tta=flip_tta)
-    plotting.plot_history(history)
     evaluation, predictions, targets = train.evaluate_and_predict(model, loaders.test, **how)
     plotting.plot_confusion_matrix(targets, predictions, info.classes)
     images, labels = (t.cpu() for t in next(iter(loaders.test)))  # device-resident loaders give GPU tensors

@@ -13,8 +13,12 @@ if TYPE_CHECKING:  # nbformat (through jsonschema) costs a notebook's kernel 2 s
 RESULT_MIME = "application/vnd.cnn-course.result+json"
 
 
-def record_result(headline: str, **facts: Any) -> dict[str, Any]:
-    """Show ``headline`` and store it with ``facts`` (data set, device, accuracy, ...) in the output."""
+def record_result(headline: str, **facts: Any) -> None:
+    """Show ``headline`` and store it with ``facts`` (data set, device, accuracy, ...) in the output.
+
+    It returns nothing, so that a cell ending with it shows the headline alone; :func:`read_result`
+    reads the stored dict back from the executed notebook.
+    """
     result = {"headline": headline, **facts}
     try:
         from IPython import get_ipython
@@ -25,7 +29,6 @@ def record_result(headline: str, **facts: Any) -> dict[str, Any]:
         display({RESULT_MIME: result, "text/plain": headline}, raw=True)
     else:  # plain Python: IPython's display would print the whole bundle
         print(headline)
-    return result
 
 
 def read_result(nb: nbformat.NotebookNode) -> dict[str, Any]:

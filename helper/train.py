@@ -32,9 +32,10 @@ import torch
 from filelock import FileLock, Timeout
 from torch import nn
 from torch.optim.lr_scheduler import LRScheduler, OneCycleLR
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from helper.errors import CourseError, is_real, is_whole
+from helper.progress import progress_bar
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Schedule = Callable[[torch.optim.Optimizer, int], LRScheduler]
@@ -90,7 +91,7 @@ class History:
     """What ``fit`` measured: one loss per training step, and per-epoch losses and accuracies.
 
     ``valid_loss``/``valid_accuracy`` stay empty when there is no validation loader.
-    ``interrupted`` is True when training was stopped with Ctrl-C (Kernel > Interrupt).
+    ``interrupted`` is True when Ctrl-C (Kernel > Interrupt) stopped the run (see :func:`finished`).
     ``precision`` and ``channels_last`` are the settings it trained with, so that a later
     evaluation (:func:`helper.report.summarize_training`) can run the same way.
     """
@@ -117,6 +118,37 @@ class History:
         finished = len(self.epoch_seconds)
         for values in (self.train_loss, self.train_accuracy, self.valid_loss, self.valid_accuracy):
             del values[finished:]
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped :func:`fit` after it saved what it had; ``history`` is the run so far.
+
+    Being a ``KeyboardInterrupt``, it stops the cell, and any loop over several runs with it; a
+    notebook shows its one line instead of a traceback.
+    """
+
+    def __init__(self, message: str, history: History) -> None:
+        super().__init__(message)
+        self.history = history
+
+    def _render_traceback_(self) -> list[str]:  # IPython shows these lines instead of a traceback
+        return [str(self)]
+
+
+# The History of the latest fit, which :func:`finished` asks whether Ctrl-C stopped it.
+_latest: History | None = None
+
+
+def finished() -> bool:
+    """Whether the latest :func:`fit` ran to its end.
+
+    When Ctrl-C stopped it, prints "skipped: training was interrupted ..." and returns False, so that
+    a cell checking claims about the run can skip them: ``if train.finished(): assert ...``.
+    """
+    if _latest is not None and _latest.interrupted:
+        print("skipped: training was interrupted; run the training cell to its end, then this cell again.")
+        return False
+    return True
 
 
 class Evaluation(NamedTuple):
@@ -520,6 +552,7 @@ def fit(
     max_steps_per_epoch: int | None = None,
     live_plot: bool = False,
     progress: bool = True,
+    label: str | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs and return its :class:`History`.
 
@@ -550,9 +583,16 @@ def fit(
       augmentation, same weights; with ``num_workers=0``). One training at a time per file: ``fit`` holds
       the lock file ``NAME.lock`` beside it, and a second run on the same file stops with a sentence.
     - ``max_steps_per_epoch``: stop each epoch after that many batches (quick demos).
-    - ``live_plot``: redraw the training curves after every epoch in a notebook.
-    - Ctrl-C (Kernel > Interrupt) stops cleanly and returns the history so far.
+    - ``live_plot``: draw the training curves in a notebook and redraw them after every epoch; the
+      last drawing stays as the run's figure (:func:`helper.report.summarize_training` does not
+      draw it again).
+    - ``label`` (e.g. "plain-56") names the run in its progress bar, figure and messages.
+    - Ctrl-C (Kernel > Interrupt) stops training: the checkpoint holds every finished epoch, one line
+      says so, and :class:`TrainingInterrupted` (a ``KeyboardInterrupt``, carrying the history so
+      far) stops the cell, and any loop of ``fit`` calls in it. :func:`finished` then tells later
+      cells that the run is incomplete.
     """
+    global _latest
     _check_fit_arguments(epochs, loss_fn, label_smoothing, ema_decay, max_steps_per_epoch)
     _check_optimizer(model, optimizer)
     device = resolve_device(device) if device is not None else default_device()
@@ -581,16 +621,22 @@ def fit(
                               f"epochs={epochs}; pass epochs={history.epochs} or more, or another "
                               "checkpoint.")
         history.precision, history.channels_last = precision, channels_last  # how it trains from here on
+        _latest = history
+        named = f"{label}: " if label else ""
         if resuming:
-            print(f"Resuming from {path.name} after epoch {history.epochs} of {epochs}.")
+            print(f"{named}Resuming from {path.name} after epoch {history.epochs} of {epochs}.")
         writer = _CheckpointWriter(path) if path is not None else None
         plot = None
         if live_plot:
             from helper.plotting import LivePlot
 
-            plot = LivePlot()
-        epoch_bar = tqdm(range(history.epochs, epochs), desc="epochs", disable=not progress,
-                         initial=history.epochs, total=epochs)
+            plot = LivePlot(title=label)
+            if history.epochs:  # the curves so far, also when the checkpoint already holds every epoch
+                plot.update(history)
+        epoch_bar = progress_bar(range(history.epochs, epochs), desc=f"{named}epochs", disable=not progress,
+                                 initial=history.epochs, total=epochs)
+        # one batch bar for the whole run, reset each epoch
+        batch_bar = progress_bar(desc="batches", leave=False, disable=not progress)
     except BaseException:
         if lock is not None:
             lock.release()
@@ -599,7 +645,7 @@ def fit(
         with _tf32(numerics.tf32) if device.type == "cuda" else nullcontext():
             for _ in epoch_bar:
                 start = time.perf_counter()
-                if not _train_epoch(run, train_loader, max_steps_per_epoch, history, progress):
+                if not _train_epoch(run, train_loader, max_steps_per_epoch, history, batch_bar):
                     raise CourseError(_empty_epoch_message(history.epochs + 1))
                 if valid_loader is not None:
                     result = evaluate(run.evaluated, valid_loader, loss_fn=run.loss_fn, device=device,
@@ -615,8 +661,10 @@ def fit(
     except KeyboardInterrupt:
         history.interrupted = True
         history.drop_unfinished_epoch()
-        print(f"Training interrupted after {history.epochs} finished epoch(s); returning the history so far.")
-    finally:
+        message = named + _interrupted_message(history.epochs, epochs, path)
+        raise TrainingInterrupted(message, history) from None
+    finally:  # before the interrupt goes on: the last checkpoint is on disk
+        batch_bar.close()
         epoch_bar.close()
         if plot is not None:
             plot.close()
@@ -630,6 +678,16 @@ def fit(
     return history
 
 
+def _interrupted_message(done: int, epochs: int, checkpoint: Path | None) -> str:
+    """The one line of an interrupted :func:`fit`: how far it got and what running it again does."""
+    stopped = f"Training interrupted after {done} of {epochs} epochs"
+    if checkpoint is None:
+        return f"{stopped}; without a checkpoint there is nothing to resume from."
+    if not done:
+        return f"{stopped}; no epoch finished, so {checkpoint} has nothing to resume from yet."
+    return f"{stopped}; {checkpoint} holds them: running the cell again resumes from there."
+
+
 def _empty_epoch_message(epoch: int) -> str:
     if epoch == 1:
         return "The training loader gave no batches: check that its data set is not empty."
@@ -637,8 +695,9 @@ def _empty_epoch_message(epoch: int) -> str:
             "can be iterated again, not an iterator or generator.")
 
 
-def _train_epoch(run: _Run, loader: Iterable, max_steps: int | None, history: History, progress: bool) -> int:
-    """One pass over ``loader`` (at most ``max_steps`` batches); the number of examples seen.
+def _train_epoch(run: _Run, loader: Iterable, max_steps: int | None, history: History, bar: tqdm) -> int:
+    """One pass over ``loader`` (at most ``max_steps`` batches), counted on ``bar``; the number of
+    examples seen.
 
     Appends every step's loss, and when the pass is complete the epoch's mean loss and accuracy, to
     ``history``. Losses and counts stay on the device until the end of the epoch (or the progress
@@ -648,13 +707,13 @@ def _train_epoch(run: _Run, loader: Iterable, max_steps: int | None, history: Hi
     total = _steps_per_epoch(loader, max_steps)
     refresh_every = max(10, (total or 100) // 10)
     batches = loader if max_steps is None else islice(loader, max_steps)
-    batch_bar = tqdm(batches, total=total, desc="batches", leave=False, disable=not progress)
+    bar.reset(total=total)
     step_losses: list[torch.Tensor] = []
     loss_sum = torch.zeros((), device=run.device)
     correct = torch.zeros((), device=run.device, dtype=torch.long)
     seen = 0
     try:
-        for step, (inputs, targets) in enumerate(batch_bar, start=1):
+        for step, (inputs, targets) in enumerate(batches, start=1):
             inputs = inputs.to(run.device, non_blocking=True, memory_format=run.memory_format)
             targets = targets.to(run.device, non_blocking=True)
             with _autocast(run.numerics):
@@ -676,11 +735,11 @@ def _train_epoch(run: _Run, loader: Iterable, max_steps: int | None, history: Hi
             loss_sum += batch_loss * len(targets)
             correct += (logits.detach().argmax(1) == targets).sum()
             seen += len(targets)
-            if progress and step % refresh_every == 0:
-                batch_bar.set_postfix(loss=f"{batch_loss.item():.3f}", acc=f"{correct.item() / seen:.3f}",
-                                      refresh=False)
+            if not bar.disable and step % refresh_every == 0:
+                bar.set_postfix(loss=f"{batch_loss.item():.3f}", acc=f"{correct.item() / seen:.3f}",
+                                refresh=False)
+            bar.update()
     finally:  # the steps of an interrupted epoch did happen
-        batch_bar.close()
         if step_losses:
             history.iteration_loss += torch.stack(step_losses).tolist()
     if seen:

@@ -261,8 +261,8 @@ def test_run_all_cells_in_jupyterlab(lab, browser, role):
         shown_before_running = shows_images(page, diagrams)
         cells = run_all(page)
         shown_after_running = shows_images(page, diagrams)
-        if shows_progress(lab["root"] / name):  # tqdm bars should render as widgets, not text
-            bar = page.locator(".jp-OutputArea .widget-progress, .jp-OutputArea .widget-hprogress").first
+        if shows_progress(lab["root"] / name):  # a finished bar leaves its last line as text
+            bar = page.locator(f"{PANEL} .jp-OutputArea-output", has_text="epochs: 100%").first
             bar.wait_for(state="attached", timeout=10_000)
             bar.scroll_into_view_if_needed()
             bar.wait_for(state="visible", timeout=10_000)

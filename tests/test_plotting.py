@@ -125,3 +125,13 @@ def test_show_diagram_displays_the_bundle(monkeypatch):
     monkeypatch.setattr("IPython.display.display", lambda *objects, **kw: shown.append((objects, kw)))
     plotting.show_diagram("im2col")
     assert shown == [((plotting.diagram_bundle("im2col"),), {"raw": True})]
+
+
+def test_history_figure_names_the_run_and_shows_a_runaway_loss_on_a_log_scale():
+    runaway = sample_history()
+    runaway.valid_loss[0] = 3e9  # plain-56's validation loss after its first epoch in notebook 08
+    fig = plotting.plot_history(runaway, title="plain-56")
+    assert fig.get_suptitle() == "plain-56"
+    assert fig.axes[1].get_yscale() == "log" and fig.axes[1].get_ylabel() == "loss (log scale)"
+    ordinary = plotting.plot_history(sample_history()).axes[1]
+    assert ordinary.get_yscale() == "linear" and ordinary.get_ylabel() == "loss"

@@ -59,12 +59,12 @@ def test_one_line_drops_colour_and_newlines():
     assert len(notebooks.one_line("x" * 500)) == 200
 
 
-def test_results_markdown_names_fallback_and_failures():
+def test_results_table_names_fallback_and_failures():
     ok = runner.Outcome("03_training", True, 12.4, "test accuracy 91.2%",
                         {"dataset": "digits", "fell_back": True, "device": "cpu", "epochs": 3,
                          "test_accuracy": 0.912})
     failed = runner.Outcome("07_resnet", False, 3.0, "AssertionError: loss should fall", {})
-    table = runner.results_markdown([ok, failed], "lecture").splitlines()
+    table = runner.update_results("", [ok, failed], "lecture").splitlines()
     assert table[2] == "| notebook | data set | device | epochs | test accuracy | seconds | headline |"
     assert table[4] == ("| 03_training | digits (offline fallback) | cpu | 3 | 91.2% | 12 "
                         "| test accuracy 91.2% |")
@@ -100,9 +100,32 @@ def test_run_reports_each_failure_in_one_sentence_and_goes_on(tiny_course, tmp_p
     assert "| 01_good | digits (offline fallback) | cpu | 1 | 50.0% |" in results
 
 
-def test_run_selected_notebook_succeeds(tiny_course, tmp_path, capsys):
-    assert runner.main(["--mode", "smoke", "--out", str(tmp_path / "build"), "1"]) == 0
+def test_run_selected_notebook_succeeds_and_keeps_the_other_rows(tiny_course, tmp_path, capsys):
+    out = tmp_path / "build"
+    assert runner.main(["--mode", "smoke", "--out", str(out), "3"]) == 1
+    assert runner.main(["--mode", "smoke", "--out", str(out), "1"]) == 0
     assert "1 of 1 notebooks ran" in capsys.readouterr().out
+    table = (out / "results.md").read_text().splitlines()
+    rows = [line.split(" | ")[:2] for line in table if line.startswith("| 0")]
+    assert rows == [["| 01_good", "digits (offline fallback)"],
+                    ["| 03_course_error", "FAILED: CourseError: Pick a real data set."]]
+
+
+def test_results_of_some_notebooks_replace_their_rows_and_keep_the_others():
+    def outcome(name: str, accuracy: float) -> runner.Outcome:
+        return runner.Outcome(name, True, 2.0, f"{name}: {accuracy:.0%}",
+                              {"dataset": "digits", "device": "cpu", "epochs": 1, "test_accuracy": accuracy})
+
+    first = runner.update_results(
+        "", [outcome("07_vgg", 0.9), outcome("01_pad", 0.5), outcome("03_cnn", 0.7)], "lecture")
+    again = runner.update_results(first, [outcome("07_vgg", 0.95), outcome("03_cnn", 0.75)], "lecture")
+    rows = [line for line in again.splitlines() if line.startswith("| 0")]
+    assert [row.split(" | ")[0] for row in rows] == ["| 01_pad", "| 03_cnn", "| 07_vgg"], "notebook order"
+    assert rows[0] == "| 01_pad | digits | cpu | 1 | 50.0% | 2 | 01_pad: 50% |", "a row not run stays"
+    assert "95.0%" in rows[2] and "90.0%" not in again and "70.0%" not in again, "the runs replace their rows"
+    full = runner.update_results(again, [outcome("03_cnn", 0.2)], "full")
+    assert full.startswith(again) and full.count("Results of `make run MODE=") == 2, "a table per mode"
+    assert runner.update_results(full, [], "lecture") == full
 
 
 @pytest.mark.parametrize("args", [["--mode", "fast"], ["--mode", "smoke", "99"]])

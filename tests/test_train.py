@@ -442,16 +442,17 @@ class InterruptedValidation:
         yield from toy_batches(1)
 
 
-def test_ctrl_c_during_validation_keeps_the_per_epoch_lists_in_step(capsys):
+def test_ctrl_c_during_validation_keeps_the_per_epoch_lists_in_step():
     model = tiny_model()
-    history = train.fit(model, toy_batches(3), InterruptedValidation(), epochs=4, optimizer=sgd(model),
-                        progress=False, device="cpu")
+    with pytest.raises(train.TrainingInterrupted, match="interrupted after 1 of 4 epochs") as stopped:
+        train.fit(model, toy_batches(3), InterruptedValidation(), epochs=4, optimizer=sgd(model),
+                  progress=False, device="cpu")
+    history = stopped.value.history
     assert history.interrupted and history.epochs == 1
     per_epoch = (history.train_loss, history.train_accuracy, history.valid_loss, history.valid_accuracy,
                  history.epoch_seconds)
     assert [len(values) for values in per_epoch] == [1] * 5
     assert len(history.iteration_loss) == 2 * 3, "the second epoch's steps did happen"
-    assert "interrupted after 1 finished epoch" in capsys.readouterr().out
 
 
 def test_accuracy_with_batch_statistics_uses_each_batch_and_leaves_the_model_alone():
@@ -487,14 +488,71 @@ class InterruptedLoader:
             yield batch
 
 
-def test_keyboard_interrupt_returns_the_history_so_far(capsys):
+def test_ctrl_c_stops_a_loop_of_fits_and_later_claims_are_skipped(capsys):
+    trained = []
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        for name, loader in [("first", toy_batches(4)), ("second", InterruptedLoader()),
+                             ("third", toy_batches(4))]:
+            model = tiny_model()
+            train.fit(model, loader, None, epochs=5, optimizer=sgd(model), progress=False, device="cpu",
+                      label=name)
+            trained.append(name)
+    assert trained == ["first"], "one interrupt should end the loop, not only the second run"
+    assert isinstance(stopped.value, train.TrainingInterrupted)
+    assert str(stopped.value) == ("second: Training interrupted after 1 of 5 epochs; without a checkpoint "
+                                  "there is nothing to resume from.")
+    assert stopped.value._render_traceback_() == [str(stopped.value)], "Jupyter should show this one line"
+    history = stopped.value.history
+    assert history.interrupted and history.epochs == 1 and len(history.iteration_loss) == 4 + 2
+    capsys.readouterr()
+    assert not train.finished()
+    assert capsys.readouterr().out.startswith("skipped: training was interrupted")
     model = tiny_model()
-    history = train.fit(model, InterruptedLoader(), None, epochs=5, optimizer=sgd(model), progress=False,
-                        device="cpu")
-    assert history.interrupted
-    assert history.epochs == 1
-    assert len(history.iteration_loss) == 4 + 2
-    assert "interrupted after 1 finished epoch" in capsys.readouterr().out
+    train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), progress=False, device="cpu")
+    assert train.finished() and capsys.readouterr().out == "", "a run to the end makes the claims count again"
+
+
+def test_ctrl_c_says_what_the_checkpoint_holds(tmp_path):
+    model = tiny_model()
+    with pytest.raises(train.TrainingInterrupted) as stopped:
+        train.fit(model, InterruptedLoader(), None, epochs=5, optimizer=sgd(model), progress=False,
+                  device="cpu", checkpoint=tmp_path / "run.pt")
+    assert str(stopped.value) == (f"Training interrupted after 1 of 5 epochs; {tmp_path / 'run.pt'} holds "
+                                  "them: running the cell again resumes from there.")
+    saved = torch.load(tmp_path / "run.pt", weights_only=True)["history"]
+    assert saved["train_loss"] == stopped.value.history.train_loss
+
+    class InterruptedAtOnce(InterruptedLoader):
+        def __iter__(self):
+            raise KeyboardInterrupt
+            yield
+
+    with pytest.raises(train.TrainingInterrupted, match="no epoch finished, so .*other.pt has"):
+        train.fit(model, InterruptedAtOnce(), None, epochs=5, optimizer=sgd(model), progress=False,
+                  device="cpu", checkpoint=tmp_path / "other.pt")
+    assert not (tmp_path / "other.pt").exists()
+
+
+def test_a_run_interrupted_mid_epoch_resumes_exactly(tmp_path, monkeypatch):
+    straight, straight_history = resumable_run(3, None, None)
+    real_epoch, calls = train._train_epoch, []
+
+    def stopped_in_epoch_2(run, loader, max_steps, history, progress):
+        calls.append(1)
+        if len(calls) == 2:  # two batches of epoch 2 (they draw random numbers), then Ctrl-C
+            real_epoch(run, loader, 2, history, progress)
+            raise KeyboardInterrupt
+        return real_epoch(run, loader, max_steps, history, progress)
+
+    monkeypatch.setattr(train, "_train_epoch", stopped_in_epoch_2)
+    with pytest.raises(train.TrainingInterrupted, match="holds them"):
+        resumable_run(3, tmp_path / "run.pt", None)
+    monkeypatch.setattr(train, "_train_epoch", real_epoch)
+    resumed, resumed_history = resumable_run(3, tmp_path / "run.pt", None)
+    for got, want in zip(resumed.state_dict().values(), straight.state_dict().values(), strict=True):
+        assert torch.equal(got, want)
+    assert resumed_history.iteration_loss == straight_history.iteration_loss
+    assert resumed_history.valid_accuracy == straight_history.valid_accuracy
 
 
 def test_evaluate_and_predict_restore_the_training_flag_and_count_correctly():

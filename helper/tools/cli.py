@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from helper.data import checkout_root
 from helper.errors import CourseError
-from helper.tools.notebooks import NOTEBOOK_DIR, REPO_ROOT
+from helper.tools.notebooks import REPO_ROOT
 
 PYTEST = ["-m", "pytest", "-p", "no:cacheprovider"]
 LINTED = ["helper", "tests", "notebooks"]
@@ -80,7 +80,9 @@ def data(args: list[str]) -> int:
 
 def lab(args: list[str]) -> int:
     _in_checkout("lab")
-    return _python("-m", "jupyter", "lab", str(NOTEBOOK_DIR), *args)
+    from helper.tools import lab as tool
+
+    return tool.main(args)
 
 
 def lint(args: list[str]) -> int:
@@ -109,7 +111,7 @@ COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "bench": (bench, "training speed: fit vs a bare loop, ours vs torchvision"),
     "refresh": (refresh, "re-execute notebooks, keeping only the reference outputs: NB ..."),
     "diagrams": (diagrams, "redraw the committed diagrams in helper/figures/: [NAME ...] [--out DIR]"),
-    "lab": (lab, "JupyterLab on the notebooks"),
+    "lab": (lab, "JupyterLab on the repository: [--dir DIR] [--instructor: with nbgrader's tools]"),
     "lint": (lint, "ruff on helper, tests and notebooks"),
     "test": (test, "the whole test suite, as CI runs it (needs the dev extra)"),
     "test-fast": (test_fast, "unit tests only"),

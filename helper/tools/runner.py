@@ -5,16 +5,17 @@
     python -m helper.tools run ~/homework/03_simple_cnn.ipynb        # any notebook file
 
 Each notebook is executed (parameter ``MODE``) into ``OUT/NN_name.ipynb`` and rendered
-to ``OUT/NN_name.html``. The runner prints one line per notebook (status, seconds, headline) and writes
-``OUT/results.md``, a table for the instructor's slide. A failing notebook is reported in one sentence
-and the run goes on; the exit status is 1 when any notebook failed and 2 for a bad request. Ctrl-C
-stops the run: the notebook it interrupted is reported, the table of the others is written, and the
-exit status is 130.
+to ``OUT/NN_name.html``. The runner prints one line per notebook (status, seconds, headline) and
+updates ``OUT/results.md``, a table per mode for the instructor's slide: the notebooks it ran get new
+rows, the rows of the others stay. A failing notebook is reported in one sentence and the run goes on;
+the exit status is 1 when any notebook failed and 2 for a bad request. Ctrl-C stops the run: the notebook
+it interrupted is reported, the table is updated with the others, and the exit status is 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 import time
@@ -101,24 +102,45 @@ def _accuracy(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-def results_markdown(outcomes: list[Outcome], mode: str) -> str:
+TABLE_HEADER = ["| notebook | data set | device | epochs | test accuracy | seconds | headline |",
+                "|---|---|---|---|---|---:|---|"]
+TITLE = re.compile(r"^Results of `make run MODE=(\w+)`$")
+
+
+def _row(o: Outcome) -> str:
+    if o.ok:
+        r = o.result
+        cells = [o.name, _dataset(r), str(r.get("device", "-")), str(r.get("epochs", "-")),
+                 _accuracy(r.get("test_accuracy"))]
+    else:
+        cells = [o.name, f"FAILED: {o.message}", "-", "-", "-"]
+    cells += [f"{o.seconds:.0f}", o.message if o.ok else "-"]
+    return "| " + " | ".join(c.replace("|", "/") for c in cells) + " |"
+
+
+def _table(mode: str, rows: list[str]) -> str:
     """The slide table: notebook, data set actually used, device, epochs, test accuracy, seconds, headline."""
-    lines = [
-        f"Results of `make run MODE={mode}`",
-        "",
-        "| notebook | data set | device | epochs | test accuracy | seconds | headline |",
-        "|---|---|---|---|---|---:|---|",
-    ]
-    for o in outcomes:
-        if o.ok:
-            r = o.result
-            cells = [o.name, _dataset(r), str(r.get("device", "-")), str(r.get("epochs", "-")),
-                     _accuracy(r.get("test_accuracy"))]
-        else:
-            cells = [o.name, f"FAILED: {o.message}", "-", "-", "-"]
-        cells += [f"{o.seconds:.0f}", o.message if o.ok else "-"]
-        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join([f"Results of `make run MODE={mode}`", "", *TABLE_HEADER, *rows]) + "\n"
+
+
+def _tables(text: str) -> dict[str, dict[str, str]]:
+    """The rows of a results file, ``{mode: {notebook: row}}``, in the file's order."""
+    tables: dict[str, dict[str, str]] = {}
+    rows = None
+    for line in text.splitlines():
+        if title := TITLE.match(line):
+            rows = tables.setdefault(title.group(1), {})
+        elif rows is not None and line.startswith("| ") and line not in TABLE_HEADER:
+            rows[line[2:].split(" | ", 1)[0]] = line
+    return tables
+
+
+def update_results(previous: str, outcomes: list[Outcome], mode: str) -> str:
+    """``previous`` (a results file, or "") with the rows of ``outcomes`` put into ``mode``'s table:
+    a notebook that ran again gets its new row, every other row stays; rows in notebook order."""
+    tables = _tables(previous)
+    tables.setdefault(mode, {}).update({o.name: _row(o) for o in outcomes})
+    return "\n".join(_table(name, [rows[key] for key in sorted(rows)]) for name, rows in tables.items())
 
 
 def print_row(name: str, status: str, seconds: str, headline: str, width: int) -> None:
@@ -126,7 +148,7 @@ def print_row(name: str, status: str, seconds: str, headline: str, width: int) -
 
 
 def run(notebooks: list[Path], out: Path, mode: str) -> list[Outcome]:
-    """Execute ``notebooks`` in order, printing a row as each finishes, and write ``out/results.md``.
+    """Execute ``notebooks`` in order, printing a row as each finishes, and update ``out/results.md``.
 
     Ctrl-C ends the run after the notebook it interrupted. When the table cannot be written it is printed,
     and :class:`CourseError` says why.
@@ -147,13 +169,15 @@ def run(notebooks: list[Path], out: Path, mode: str) -> list[Outcome]:
         if outcome.message == INTERRUPTED:
             break
     failed = sum(not o.ok for o in outcomes)
-    table = results_markdown(outcomes, mode)
+    path = out / "results.md"
     try:
-        (out / "results.md").write_text(table, encoding="utf-8")
+        previous = path.read_text(encoding="utf-8") if path.is_file() else ""
+        table = update_results(previous, outcomes, mode)
+        path.write_text(table, encoding="utf-8")
     except OSError as error:
-        print(table, end="")
-        raise CourseError(f"Could not write {out / 'results.md'} ({error.strerror or error}); the table is "
-                          "above: free some disk space or choose another --out folder.") from error
+        print(update_results("", outcomes, mode), end="")
+        raise CourseError(f"Could not write {path} ({error.strerror or error}); the table is above: free "
+                          "some disk space or choose another --out folder.") from error
     print(f"{len(outcomes) - failed} of {len(outcomes)} notebooks ran; table in {out / 'results.md'}")
     return outcomes
 
