@@ -95,7 +95,7 @@ def distributions(python: Path) -> dict[str, str]:
     """``{normalised name: version}`` of every distribution installed for ``python``."""
     code = ("import importlib.metadata as m, json; "
             "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))")
-    found = json.loads(run([str(python), "-c", code]).stdout)
+    found = json.loads(run([str(python), "-I", "-c", code]).stdout)  # -I: not the checkout's *.egg-info
     return {canonicalize_name(name): version for name, version in found.items()}
 
 

@@ -93,6 +93,10 @@ importlib.util.find_spec = lambda name, *a: None if name == "helper" else real_f
 """
 
 
+# What the set-up cell looks for to know it runs on Colab.
+ON_COLAB = 'import types\nsys.modules["google.colab"] = types.ModuleType("google.colab")\n'
+
+
 def test_set_up_cell_says_what_to_install_in_one_line(tmp_path):
     [error] = run_set_up_cell(tmp_path, HIDE_HELPER)
     assert error.output_type == "error" and error.ename == "SetupNeeded"
@@ -103,10 +107,9 @@ def test_set_up_cell_says_what_to_install_in_one_line(tmp_path):
 
 def test_on_colab_a_failed_clone_is_one_sentence(tmp_path):
     """Colab's branch (tests/test_install.py runs it on Colab's packages); here git cannot reach the URL."""
-    fake_colab = 'import types\nsys.modules["google.colab"] = types.ModuleType("google.colab")\n'
     offline = 'import os\nos.environ["GIT_CONFIG_COUNT"] = "1"\nos.environ["GIT_CONFIG_KEY_0"] = ' \
               '"url.file:///nonexistent/.insteadOf"\nos.environ["GIT_CONFIG_VALUE_0"] = "https://"\n'
-    [error] = run_set_up_cell(tmp_path, HIDE_HELPER + fake_colab + offline)
+    [error] = run_set_up_cell(tmp_path, HIDE_HELPER + ON_COLAB + offline)
     assert error.ename == "SetupNeeded" and len(error.traceback) == 1, error.traceback
     assert "Could not clone" in error.traceback[0] and "run this cell again" in error.traceback[0]
 
@@ -119,6 +122,32 @@ def test_set_up_cell_names_the_supported_pythons(tmp_path):
 
 def test_set_up_cell_is_silent_when_all_is_well(tmp_path):
     assert run_set_up_cell(tmp_path, "pass") == []
+
+
+def pip_that_installs(*names: str) -> str:
+    """A prelude in which git clones into an empty folder and pip reports that it installed ``names``."""
+    report = {"install": [{"metadata": {"name": name}} for name in names]}
+    return f"""\
+import json, os, subprocess
+def fake_run(command, **kwargs):
+    if command[0] == "git":
+        os.makedirs(command[-1])
+    stdout = json.dumps({report!r}) if "pip" in command else ""
+    return subprocess.CompletedProcess(command, 0, stdout, "")
+subprocess.run = fake_run
+"""
+
+
+def test_on_colab_the_set_up_cell_asks_for_a_restart_only_when_it_replaced_a_package(tmp_path):
+    """The real install runs in tests/test_install.py; here pip's report is made up."""
+    [error] = run_set_up_cell(tmp_path, HIDE_HELPER + ON_COLAB + pip_that_installs("cnn-course", "NumPy"))
+    assert error.ename == "SetupNeeded" and len(error.traceback) == 1, error.traceback
+    assert "newer numpy" in error.traceback[0] and "restart the session" in error.traceback[0]
+    assert (tmp_path / "cnn-course").is_dir()
+
+    prelude = HIDE_HELPER + ON_COLAB + pip_that_installs("cnn-course", "not-on-colab")
+    [done] = run_set_up_cell(tmp_path, prelude)
+    assert done.output_type == "stream" and done.text.startswith("The course is set up in"), done
 
 
 def make_targets() -> dict[str, str]:

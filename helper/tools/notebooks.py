@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from dataclasses import dataclass, field
 from importlib.metadata import metadata
 from pathlib import Path
@@ -27,8 +28,19 @@ NOTEBOOK_PATTERN = re.compile(r"^\d{2}_.+\.ipynb$")
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
 DIAGRAM_CELL = re.compile(r'plotting\.show_diagram\("(\w+)"\)')
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
-# The course repository: pyproject.toml's [project.urls], read from the installed package's metadata.
-REPOSITORY = dict(url.split(", ", 1) for url in metadata(PROJECT_NAME).get_all("Project-URL"))["Repository"]
+
+
+def _repository() -> str:
+    """The course repository's URL: pyproject.toml's [project.urls], from the checkout or, installed, from
+    the package's metadata."""
+    if checkout_root() is not None:
+        with open(REPO_ROOT / "pyproject.toml", "rb") as f:
+            return tomllib.load(f)["project"]["urls"]["Repository"]
+    return dict(url.split(", ", 1) for url in metadata(PROJECT_NAME).get_all("Project-URL"))["Repository"]
+
+
+REPOSITORY = _repository()
+
 # The first code cell of every notebook (tests/test_layout.py checks they are all this one): it runs
 # before `import helper`. On Colab it clones the course and installs what Colab lacks; elsewhere it says
 # in one sentence what to install instead of raising a traceback.
@@ -70,11 +82,11 @@ def set_up_colab(folder="cnn-course"):
                           "run this cell again, or see README.md, \\"Google Colab\\".")
     installed = {name(item["metadata"]["name"]) for item in json.loads(pip.stdout)["install"]}
     sys.path.insert(0, os.path.abspath(folder))
-    print(f"The course is set up in {os.path.abspath(folder)}, from {REPOSITORY}.")
     replaced = sorted(installed & present - {"cnn-course"})
     if replaced:
         raise SetupNeeded(f"The course installed newer {', '.join(replaced)} than this runtime had: restart "
                           "the session (Runtime > Restart session) and run the notebook from the top.")
+    print(f"The course is set up in {os.path.abspath(folder)}, from {REPOSITORY}.")
 
 
 if sys.version_info < (3, 11):  # noqa: UP036 - this cell must also run on an old Python
