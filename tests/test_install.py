@@ -77,7 +77,7 @@ def second_python() -> str:
 
 
 def oldest_tested(name: str) -> str:
-    """``"torch==2.8.*"``: the lower bound that pyproject.toml declares for ``name``, as a pin."""
+    """``"torch==2.11.*"``: the lower bound that pyproject.toml declares for ``name``, as a pin."""
     with open(ROOT / "pyproject.toml", "rb") as f:
         declared = [Requirement(r) for r in tomllib.load(f)["project"]["dependencies"]]
     [bound] = [s.version for r in declared if r.name == name for s in r.specifier if s.operator == ">="]
