@@ -67,6 +67,7 @@ def assert_clean_copy(student: nbformat.NotebookNode, instructor: nbformat.Noteb
             assert STUB in cell.source and "# YOUR CODE HERE" in cell.source
     text = "\n".join(c.source for c in student.cells)
     assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
+    assert "Open in Colab" not in text, "the copy's Colab link would open the instructor notebook"
     for_instructors = [line for line in text.splitlines() if "instructor" in line.lower()]
     assert not for_instructors, f"text for instructors is outside the solution markers: {for_instructors}"
     assert all(c.get("execution_count") is None for c in student.cells if c.cell_type == "code")

@@ -1,9 +1,12 @@
-"""Installs the way students have them: another Python with an older torch already there (as on Colab),
-and the course built as a wheel and used outside the checkout, on a copied notebook, offline.
+"""Installs the way students have them, in one second environment: Python 3.13 with Google Colab's
+versions of its packages (tests/colab-packages.txt), whose torch/torchvision are also the oldest pair that
+pyproject.toml admits (tests/test_pins.py checks both).
 
-One environment serves every test here (module fixture): a second interpreter (3.12-3.14, not the one
-running the suite), torch/torchvision at the lower bounds that pyproject.toml declares installed first,
-then the course's wheel without constraints.txt, as `pip install` on Colab would do it.
+First the course is installed as the README tells Colab users: a notebook's first cell, run with
+``google.colab`` present, clones the repository (redirected by git to a snapshot of this working tree) and
+installs what Colab lacks. That must change none of Colab's packages, and two notebooks then run in smoke
+mode on Colab's own kernel stack, with nbclient (tests/run_like_colab.py). Then the course's wheel with
+its dev extra goes on top, without constraints.txt, and is used outside the checkout, offline.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +22,21 @@ from pathlib import Path
 import nbformat
 import pytest
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from test_pins import colab
+
+from helper.tools.notebooks import REPOSITORY, SETUP_CELL
 
 pytestmark = pytest.mark.install
 
 ROOT = Path(__file__).resolve().parents[1]
-SECOND_PYTHONS = ("3.13", "3.14", "3.12")  # Colab's Python first
+COLAB_PACKAGES = ROOT / "tests" / "colab-packages.txt"
+COLAB_PYTHON = "3.13"
 INSTALL_TIMEOUT = 1200  # seconds; torch with its CUDA libraries is several GB
 NOTEBOOKS = ("01", "03")  # quick in smoke mode; 03 asks for MNIST, so it shows where data would go
+# On Colab: 07 trains an architecture (live plot, progress bars, diagram); 10 shows diagrams, a progress
+# bar and its recorded result.
+COLAB_NOTEBOOKS = ("07", "10")
 
 
 def _version_of(python: str) -> str | None:
@@ -55,24 +65,19 @@ def _pyenv_pythons() -> dict[str, str]:
 
 
 def second_python() -> str:
-    """A Python from 3.12 to 3.14 other than this one: $COURSE_SECOND_PYTHON, on PATH, or from pyenv."""
+    """A Python 3.13 (Colab's) for the second environment: $COURSE_SECOND_PYTHON, on PATH, or from pyenv."""
     if chosen := os.environ.get("COURSE_SECOND_PYTHON"):
         return chosen
-    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    wanted = [v for v in SECOND_PYTHONS if v != running]
-    for version in wanted:
-        if (path := shutil.which(f"python{version}")) and _version_of(path) == version:
-            return path
-    from_pyenv = _pyenv_pythons()
-    for version in wanted:
-        if version in from_pyenv:
-            return from_pyenv[version]
-    pytest.fail(f"No second Python ({', '.join(wanted)}) was found on PATH or through pyenv; install one "
-                "or name it in COURSE_SECOND_PYTHON.")
+    if (path := shutil.which(f"python{COLAB_PYTHON}")) and _version_of(path) == COLAB_PYTHON:
+        return path
+    if found := _pyenv_pythons().get(COLAB_PYTHON):
+        return found
+    pytest.fail(f"No Python {COLAB_PYTHON} (Colab's) was found on PATH or through pyenv; install one or "
+                "name it in COURSE_SECOND_PYTHON.")
 
 
 def oldest_tested(name: str) -> str:
-    """``"torch==2.8.*"``: the lower bound that pyproject.toml declares for ``name``, as a pin."""
+    """``"torch==2.11.*"``: the lower bound that pyproject.toml declares for ``name``, as a pin."""
     with open(ROOT / "pyproject.toml", "rb") as f:
         declared = [Requirement(r) for r in tomllib.load(f)["project"]["dependencies"]]
     [bound] = [s.version for r in declared if r.name == name for s in r.specifier if s.operator == ">="]
@@ -84,6 +89,143 @@ def run(command: list[str], timeout: int = 600, **kwargs) -> subprocess.Complete
     assert done.returncode == 0, \
         f"{' '.join(command[:4])} ... failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done
+
+
+def distributions(python: Path) -> dict[str, str]:
+    """``{normalised name: version}`` of every distribution installed for ``python``."""
+    code = ("import importlib.metadata as m, json; "
+            "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))")
+    found = json.loads(run([str(python), "-I", "-c", code]).stdout)  # -I: not the checkout's *.egg-info
+    return {canonicalize_name(name): version for name, version in found.items()}
+
+
+def snapshot_repository(folder: Path) -> Path:
+    """A git repository of this working tree as it is (committed or not, without what git ignores)."""
+    listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT).stdout
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():  # a tracked file deleted in the working tree is left out
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, folder / name)
+    git = ["git", "-c", "user.name=course tests", "-c", "user.email=tests@localhost",
+           "-c", "commit.gpgsign=false"]
+    for command in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "-m", "snapshot"]):
+        run([*git, *command], cwd=folder)
+    return folder
+
+
+def student_env(home: Path) -> dict[str, str]:
+    """No COURSE_DATA, a fresh home and cache folder, and an MNIST source that refuses at once (offline)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COURSE_")}
+    env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"), COURSE_MNIST_URLS="http://127.0.0.1:9/",
+               COURSE_CIFAR10_URLS="http://127.0.0.1:9/cifar-10-python.tar.gz")
+    return env
+
+
+def course_notebook(number: str) -> Path:
+    return next((ROOT / "notebooks").glob(f"{number}_*.ipynb"))
+
+
+@dataclass
+class Environment:
+    python: Path
+    bin: Path
+    version: str
+    home: Path
+    colab: dict[str, str]  # every distribution in it before the course: {normalised name: version}
+
+
+@pytest.fixture(scope="module")
+def environment(tmp_path_factory) -> Environment:
+    """Python 3.13 with Colab's versions of the listed packages; torch and torchvision from the registry."""
+    base = tmp_path_factory.mktemp("second-python")
+    run([second_python(), "-m", "venv", str(base / "venv")])
+    python = base / "venv" / "bin" / "python"
+    run([str(python), "-m", "pip", "install", "--quiet", "-r", str(COLAB_PACKAGES)], timeout=INSTALL_TIMEOUT)
+    return Environment(python, python.parent, _version_of(str(python)), base / "home", distributions(python))
+
+
+@dataclass
+class ColabRun:
+    content: Path  # Colab's /content: the notebooks' folder, where the set-up cell clones the course
+    after: dict[str, str]  # the distributions after the set-up cell installed the course
+    notebooks: list[nbformat.NotebookNode]  # executed, in the order of COLAB_NOTEBOOKS
+
+
+@pytest.fixture(scope="module")
+def on_colab(environment, tmp_path_factory) -> ColabRun:
+    """COLAB_NOTEBOOKS run in smoke mode as on Colab: the first one's set-up cell sets the course up.
+
+    git fetches the repository's URL (pyproject.toml) from a snapshot of this working tree instead.
+    """
+    base = tmp_path_factory.mktemp("colab")
+    content, executed = base / "content", base / "executed"
+    content.mkdir()
+    executed.mkdir()
+    snapshot = snapshot_repository(base / "repository")
+    env = student_env(environment.home) | {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_VALUE_0": REPOSITORY,
+                                           "GIT_CONFIG_KEY_0": f"url.{snapshot.as_uri()}.insteadOf"}
+    copies = [shutil.copy(course_notebook(n), content) for n in COLAB_NOTEBOOKS]
+    run([str(environment.python), str(ROOT / "tests" / "run_like_colab.py"), "smoke", str(executed), *copies],
+        timeout=900, env=env, cwd=content)
+    notebooks = [nbformat.read(executed / Path(c).name, as_version=4) for c in copies]
+    return ColabRun(content, distributions(environment.python), notebooks)
+
+
+def test_the_environment_holds_colabs_versions(environment):
+    wrong = {name: environment.colab.get(name) for name, version in colab().items()
+             if environment.colab.get(name) != version}
+    assert not wrong, f"the second environment should hold Colab's versions, but has {wrong}"
+    assert environment.version == COLAB_PYTHON
+
+
+def test_on_colab_the_first_cell_installs_the_course_and_changes_none_of_colabs(on_colab, environment):
+    first = next(c for c in on_colab.notebooks[0].cells if "setup-check" in c.metadata.get("tags", []))
+    assert first.source == SETUP_CELL and first.outputs[0].text.startswith("The course is set up in"), \
+        "the notebook's set-up cell should have set the course up"
+    assert (on_colab.content / "cnn-course" / "pyproject.toml").is_file(), \
+        "the set-up cell should clone the course next to the notebook, as into Colab's /content"
+    changed = {name: f"{version} -> {on_colab.after.get(name, 'removed')}"
+               for name, version in environment.colab.items() if on_colab.after.get(name) != version}
+    assert not changed, f"setting the course up changed Colab's packages: {changed}"
+    added = set(on_colab.after) - set(environment.colab)
+    assert added == {"cnn-course"}, f"the set-up cell should install the course alone, not {sorted(added)}"
+
+
+def test_notebooks_run_on_colabs_kernel_stack(on_colab):
+    pins = colab()
+    for nb in on_colab.notebooks:
+        [printed] = nb.cells[0].outputs  # tests/run_like_colab.py's first cell: the kernel's versions
+        kernel = {canonicalize_name(name): version for name, version in json.loads(printed.text).items()}
+        assert kernel == {name: pins[name] for name in kernel}, f"not Colab's versions: {kernel}"
+
+
+def outputs(nb: nbformat.NotebookNode, where=lambda cell: True) -> list[dict]:
+    return [o for c in nb.cells if c.cell_type == "code" and where(c) for o in c.get("outputs", [])]
+
+
+def test_on_colab_progress_bars_live_plots_diagrams_and_results_show(on_colab):
+    from helper.results import RESULT_MIME
+    from helper.tools.notebooks import diagram_of
+
+    for number, nb in zip(COLAB_NOTEBOOKS, on_colab.notebooks, strict=True):
+        data = [o.get("data", {}) for o in outputs(nb)]
+        assert any("application/vnd.jupyter.widget-view+json" in d for d in data), \
+            f"{number}: tqdm should draw its progress bars with Colab's ipywidgets"
+        assert any(RESULT_MIME in d for d in data), f"{number}: record_result should show the headline"
+        diagrams = outputs(nb, lambda c: diagram_of(c) is not None)
+        assert diagrams and all("image/png" in o.get("data", {}) for o in diagrams), \
+            f"{number}: show_diagram should show the diagrams as pictures"
+        fitted = outputs(nb, lambda c: "train.fit(" in c.source and "live_plot=True" in c.source)
+        assert any("image/png" in o.get("data", {}) for o in fitted), f"{number}: fit should draw live curves"
+
+
+def test_on_colab_a_tool_names_the_extra_it_needs(on_colab, environment):
+    """Colab has no papermill: `python -m helper.tools run` says to install the tools extra, no traceback."""
+    done = subprocess.run([str(environment.python), "-m", "helper.tools", "run"], capture_output=True,
+                          text=True, timeout=120, cwd=on_colab.content)
+    assert done.returncode == 2 and not done.stdout, done.stdout + done.stderr
+    [line] = done.stderr.splitlines()
+    assert ".[tools]" in line and "papermill" in line, line
 
 
 @dataclass
@@ -101,19 +243,15 @@ def torch_versions(python: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Installed:
-    base = tmp_path_factory.mktemp("second-python")
-    interpreter = second_python()
-    run([interpreter, "-m", "venv", str(base / "venv")])
-    bin_dir = base / "venv" / "bin"
-    python = bin_dir / "python"
-    pip = [str(python), "-m", "pip", "install", "--quiet"]
-    run([*pip, oldest_tested("torch"), oldest_tested("torchvision")], timeout=INSTALL_TIMEOUT)
+def installed(environment, on_colab, tmp_path_factory) -> Installed:
+    """After the Colab tests (on_colab), the course's wheel with its dev extra, without constraints.txt."""
+    base = tmp_path_factory.mktemp("wheel")
+    python = environment.python
     before = torch_versions(python)
     run([str(python), "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(base / "dist"), str(ROOT)])
     [wheel] = (base / "dist").glob("cnn_course-*.whl")
-    run([*pip, f"{wheel}[dev]"], timeout=INSTALL_TIMEOUT)  # no constraints.txt: what a student types
-    return Installed(python, bin_dir, _version_of(str(python)), before, base / "home")
+    run([str(python), "-m", "pip", "install", "--quiet", f"{wheel}[dev]"], timeout=INSTALL_TIMEOUT)
+    return Installed(python, environment.bin, environment.version, before, environment.home)
 
 
 def test_the_course_keeps_the_torch_it_found(installed):
@@ -135,18 +273,10 @@ def test_unit_tests_pass_on_the_second_python(installed, tmp_path):
          "-m", "not notebook and not browser and not install"], timeout=1200, cwd=tmp_path)
 
 
-def student_env(home: Path) -> dict[str, str]:
-    """No COURSE_DATA, a fresh home and cache folder, and an MNIST source that refuses at once (offline)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COURSE_")}
-    env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"), COURSE_MNIST_URLS="http://127.0.0.1:9/",
-               COURSE_CIFAR10_URLS="http://127.0.0.1:9/cifar-10-python.tar.gz")
-    return env
-
-
 def test_copied_notebooks_run_outside_the_checkout_with_data_in_the_cache(installed, tmp_path):
     homework = tmp_path / "my homework"
     homework.mkdir()
-    copies = [shutil.copy(next((ROOT / "notebooks").glob(f"{n}_*.ipynb")), homework) for n in NOTEBOOKS]
+    copies = [shutil.copy(course_notebook(n), homework) for n in NOTEBOOKS]
     env = student_env(installed.home)
     where = run([str(installed.python), "-m", "helper.data", "--where"], env=env, cwd=homework).stdout.strip()
     assert Path(where) == installed.home / ".cache" / "cnn-course", \

@@ -7,6 +7,7 @@ import ast
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -15,7 +16,7 @@ from conftest import COURSE_NOTEBOOKS, course_notebook_params
 
 from helper.plotting import diagram_names
 from helper.tools.cli import COMMANDS
-from helper.tools.notebooks import SETUP_CELL, diagram_of
+from helper.tools.notebooks import SETUP_CELL, colab_url, diagram_of
 
 ROOT = Path(__file__).resolve().parents[1]
 HELPER = ROOT / "helper"
@@ -50,12 +51,16 @@ def test_the_layout_check_catches_an_import_of_the_tools():
     assert not uses_tools(imported_modules("from helper import train, plotting"))
 
 
+def python_cells(path: Path) -> list[str]:
+    """The Python of the notebook's code cells, without IPython's ``%`` and ``!`` lines."""
+    code = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    return ["\n".join(line for line in cell.splitlines() if not line.lstrip().startswith(("%", "!")))
+            for cell in code]
+
+
 @pytest.mark.parametrize("path", course_notebook_params())
 def test_notebooks_never_import_the_tools(path):
-    code = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
-    python = ["\n".join(line for line in cell.splitlines() if not line.lstrip().startswith(("%", "!")))
-              for cell in code]
-    assert not any(uses_tools(imported_modules(cell)) for cell in python), \
+    assert not any(uses_tools(imported_modules(cell)) for cell in python_cells(path)), \
         f"{path.name} imports helper.tools, which is for instructors and CI"
 
 
@@ -88,11 +93,25 @@ importlib.util.find_spec = lambda name, *a: None if name == "helper" else real_f
 """
 
 
+# What the set-up cell looks for to know it runs on Colab.
+ON_COLAB = 'import types\nsys.modules["google.colab"] = types.ModuleType("google.colab")\n'
+
+
 def test_set_up_cell_says_what_to_install_in_one_line(tmp_path):
     [error] = run_set_up_cell(tmp_path, HIDE_HELPER)
     assert error.output_type == "error" and error.ename == "SetupNeeded"
     assert len(error.traceback) == 1 and "%pip install -e .." in error.traceback[0], error.traceback
-    assert "Colab" in error.traceback[0] and "restart the kernel" in error.traceback[0]
+    assert "restart the kernel" in error.traceback[0]
+    assert not (tmp_path / "cnn-course").exists(), "outside Colab the cell should clone nothing"
+
+
+def test_on_colab_a_failed_clone_is_one_sentence(tmp_path):
+    """Colab's branch (tests/test_install.py runs it on Colab's packages); here git cannot reach the URL."""
+    offline = 'import os\nos.environ["GIT_CONFIG_COUNT"] = "1"\nos.environ["GIT_CONFIG_KEY_0"] = ' \
+              '"url.file:///nonexistent/.insteadOf"\nos.environ["GIT_CONFIG_VALUE_0"] = "https://"\n'
+    [error] = run_set_up_cell(tmp_path, HIDE_HELPER + ON_COLAB + offline)
+    assert error.ename == "SetupNeeded" and len(error.traceback) == 1, error.traceback
+    assert "Could not clone" in error.traceback[0] and "run this cell again" in error.traceback[0]
 
 
 def test_set_up_cell_names_the_supported_pythons(tmp_path):
@@ -103,6 +122,32 @@ def test_set_up_cell_names_the_supported_pythons(tmp_path):
 
 def test_set_up_cell_is_silent_when_all_is_well(tmp_path):
     assert run_set_up_cell(tmp_path, "pass") == []
+
+
+def pip_that_installs(*names: str) -> str:
+    """A prelude in which git clones into an empty folder and pip reports that it installed ``names``."""
+    report = {"install": [{"metadata": {"name": name}} for name in names]}
+    return f"""\
+import json, os, subprocess
+def fake_run(command, **kwargs):
+    if command[0] == "git":
+        os.makedirs(command[-1])
+    stdout = json.dumps({report!r}) if "pip" in command else ""
+    return subprocess.CompletedProcess(command, 0, stdout, "")
+subprocess.run = fake_run
+"""
+
+
+def test_on_colab_the_set_up_cell_asks_for_a_restart_only_when_it_replaced_a_package(tmp_path):
+    """The real install runs in tests/test_install.py; here pip's report is made up."""
+    [error] = run_set_up_cell(tmp_path, HIDE_HELPER + ON_COLAB + pip_that_installs("cnn-course", "NumPy"))
+    assert error.ename == "SetupNeeded" and len(error.traceback) == 1, error.traceback
+    assert "newer numpy" in error.traceback[0] and "restart the session" in error.traceback[0]
+    assert (tmp_path / "cnn-course").is_dir()
+
+    prelude = HIDE_HELPER + ON_COLAB + pip_that_installs("cnn-course", "not-on-colab")
+    [done] = run_set_up_cell(tmp_path, prelude)
+    assert done.output_type == "stream" and done.text.startswith("The course is set up in"), done
 
 
 def make_targets() -> dict[str, str]:
@@ -127,6 +172,28 @@ def test_readme_shows_each_command_without_make():
     assert not missing, f"README.md should give the plain-Python command for: {missing}"
 
 
+@pytest.mark.parametrize(("command", "absent", "extra"), [
+    (["homework", "07"], "nbgrader", "tools"),
+    (["lint"], "ruff", "dev"),
+    (["test"], "papermill", "dev"),  # the dev extra includes the tools extra
+])
+def test_a_tool_without_its_extra_says_which_to_install(monkeypatch, capsys, command, absent, extra):
+    from importlib.metadata import PackageNotFoundError
+
+    from helper.tools import cli
+
+    def version(name: str) -> str:
+        if name == absent:
+            raise PackageNotFoundError(name)
+        return "1.0"
+
+    monkeypatch.setattr(cli, "version", version)
+    assert cli.main(command) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert f'pip install -e ".[{extra}]"' in line and f"lacks {absent}:" in line, line
+    assert set(cli.EXTRAS) <= set(COMMANDS)
+
+
 def test_tools_command_line_lists_its_commands():
     done = subprocess.run([sys.executable, "-m", "helper.tools", "--help"], capture_output=True, text=True,
                           cwd=ROOT, timeout=60)
@@ -146,6 +213,42 @@ def test_unknown_notebook_is_one_sentence(tmp_path):
                           capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "No notebook matches '99'" in done.stderr
+
+
+def repository() -> str:
+    """The course repository's URL: pyproject.toml, [project.urls]."""
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]["urls"]["Repository"]
+
+
+def colab_address(notebook: str) -> str:
+    owner_and_name = repository().removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{owner_and_name}/blob/main/notebooks/{notebook}"
+
+
+COLAB_LINK = re.compile(r"\[Open in Colab\]\((\S+?)\)")
+
+
+@pytest.mark.parametrize("path", course_notebook_params())
+def test_notebooks_copy_the_repository_url_of_pyproject(path):
+    set_up = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    assert f'REPOSITORY = "{repository()}"' in set_up.source, \
+        f"{path.name}: the set-up cell should clone {repository()} (pyproject.toml, [project.urls])"
+
+
+@pytest.mark.parametrize("path", course_notebook_params())
+def test_each_notebook_opens_itself_in_colab(path):
+    first = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+    assert COLAB_LINK.findall(first.source) == [colab_address(path.name)], \
+        f"{path.name}: its first markdown cell should link to {colab_address(path.name)}"
+    assert colab_url(path.name) == colab_address(path.name)
+
+
+def test_readme_links_each_notebook_to_colab():
+    readme = (ROOT / "README.md").read_text()
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| \[`(\d\d_\w+)`\]\((\S+?)\) \|", readme, re.M)}
+    assert rows == {p.stem: colab_address(p.name) for p in COURSE_NOTEBOOKS}, \
+        "README.md's notebook table should link each notebook to Colab by its own path"
 
 
 def test_every_notebook_is_found():

@@ -11,8 +11,9 @@ import argparse
 import subprocess
 import sys
 from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, metadata, version
 
-from helper.data import checkout_root
+from helper.data import PROJECT_NAME, checkout_root
 from helper.errors import CourseError
 from helper.tools.notebooks import REPO_ROOT
 
@@ -118,6 +119,38 @@ COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
 }
 
 
+# The extra of pyproject.toml whose packages each command needs beyond the library's (the others need none).
+EXTRAS = {"run": "tools", "homework": "tools", "check-homework": "tools", "refresh": "tools", "lab": "tools",
+          "lint": "dev", "test": "dev", "test-fast": "dev"}
+
+
+def missing_packages(extra: str) -> list[str]:
+    """The packages of the course's ``extra`` (an extra it builds on included) that this environment lacks."""
+    from packaging.requirements import Requirement
+
+    missing = []
+    for line in metadata(PROJECT_NAME).get_all("Requires-Dist") or []:
+        requirement = Requirement(line)
+        if requirement.marker is None or not requirement.marker.evaluate({"extra": extra}):
+            continue
+        if requirement.name == PROJECT_NAME:
+            missing += [name for inner in sorted(requirement.extras) for name in missing_packages(inner)]
+            continue
+        try:
+            version(requirement.name)
+        except PackageNotFoundError:
+            missing.append(requirement.name)
+    return missing
+
+
+def _check_extra(command: str) -> None:
+    extra = EXTRAS.get(command)
+    if extra and (missing := missing_packages(extra)):
+        raise CourseError(f"`python -m helper.tools {command}` needs the course's {extra} extra, and this "
+                          f"environment lacks {', '.join(missing)}: install it with  pip install -e "
+                          f"\".[{extra}]\"  in the course checkout (make setup installs everything).")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m helper.tools", description=__doc__.split("\n\n")[0],
@@ -127,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("args", nargs=argparse.REMAINDER, help="passed on to the command")
     options = parser.parse_args(argv)
     try:
+        _check_extra(options.command)
         return COMMANDS[options.command][0](options.args)
     except CourseError as error:
         print(error, file=sys.stderr)

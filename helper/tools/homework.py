@@ -30,6 +30,7 @@ import nbformat
 
 from helper.errors import CourseError, is_real
 from helper.tools.notebooks import (
+    COLAB_LINE,
     NOTEBOOK_DIR,
     NOTEBOOK_PATTERN,
     REPO_ROOT,
@@ -163,6 +164,8 @@ def student_copy(nb: nbformat.NotebookNode, source: Path,
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("papermill", None)
+        if cell.cell_type == "markdown":
+            cell.source = COLAB_LINE.sub("", cell.source)
         if diagram_of(cell):
             cell.outputs = diagrams[cell.source]
         if nbgrader_meta(cell) and cell.cell_type == "code":

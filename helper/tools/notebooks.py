@@ -10,18 +10,21 @@ import asyncio
 import os
 import re
 import signal
+import tomllib
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import cache
+from importlib.metadata import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
-
-from helper.data import checkout_root
+from helper.data import PROJECT_NAME, checkout_root
 from helper.errors import CourseError
 from helper.modes import check_mode
+
+if TYPE_CHECKING:  # imported where used, so that `python -m helper.tools data` runs without the tools extra
+    import nbformat
 
 # The folder the tools work in: the course checkout, or the current folder when the course is installed.
 REPO_ROOT = checkout_root() or Path.cwd()
@@ -30,12 +33,28 @@ NOTEBOOK_PATTERN = re.compile(r"^\d{2}_.+\.ipynb$")
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
 DIAGRAM_CELL = re.compile(r'plotting\.show_diagram\("(\w+)"\)')
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _repository() -> str:
+    """The course repository's URL: pyproject.toml's [project.urls], from the checkout or, installed, from
+    the package's metadata."""
+    if checkout_root() is not None:
+        with open(REPO_ROOT / "pyproject.toml", "rb") as f:
+            return tomllib.load(f)["project"]["urls"]["Repository"]
+    return dict(url.split(", ", 1) for url in metadata(PROJECT_NAME).get_all("Project-URL"))["Repository"]
+
+
+REPOSITORY = _repository()
+
 # The first code cell of every notebook (tests/test_layout.py checks they are all this one): it runs
-# before `import helper`, so it says in one sentence what to install instead of raising a traceback.
+# before `import helper`. On Colab it clones the course and installs what Colab lacks; elsewhere it says
+# in one sentence what to install instead of raising a traceback.
 SETUP_CELL = """\
-# Set-up check: one sentence on what to do if this kernel cannot run the course (README.md, "Set-up").
+# Set-up: on Colab this fetches the course; elsewhere it says what to install (README.md, "Set-up").
 import importlib.util
 import sys
+
+REPOSITORY = "@REPOSITORY@"  # pyproject.toml, [project.urls]
 
 
 class SetupNeeded(Exception):
@@ -43,17 +62,60 @@ class SetupNeeded(Exception):
         return [f"\\x1b[31m{self}\\x1b[0m"]
 
 
+def set_up_colab(folder="cnn-course"):
+    \"\"\"Clone the course, install only what this runtime lacks, and import `helper` from the clone.\"\"\"
+    import json
+    import os
+    import re
+    import subprocess
+    from importlib.metadata import distributions
+
+    def name(text):
+        return re.sub(r"[-_.]+", "-", text).lower()
+
+    if not os.path.isdir(folder):
+        clone = subprocess.run(["git", "clone", "--quiet", "--depth", "1", REPOSITORY, folder],
+                               capture_output=True, text=True)
+        if clone.returncode != 0:
+            raise SetupNeeded(f"Could not clone {REPOSITORY} ({clone.stderr.strip()}); check the "
+                              "runtime's internet connection and run this cell again.")
+    present = {name(d.metadata["Name"] or "") for d in distributions()}
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--report", "-",
+                          "-e", folder], capture_output=True, text=True)
+    if pip.returncode != 0:
+        raise SetupNeeded(f"pip could not install the course ({' '.join(pip.stderr.split())[-200:]}); "
+                          "run this cell again, or see README.md, \\"Google Colab\\".")
+    installed = {name(item["metadata"]["name"]) for item in json.loads(pip.stdout)["install"]}
+    sys.path.insert(0, os.path.abspath(folder))
+    replaced = sorted(installed & present - {"cnn-course"})
+    if replaced:
+        raise SetupNeeded(f"The course installed newer {', '.join(replaced)} than this runtime had: restart "
+                          "the session (Runtime > Restart session) and run the notebook from the top.")
+    print(f"The course is set up in {os.path.abspath(folder)}, from {REPOSITORY}.")
+
+
 if sys.version_info < (3, 11):  # noqa: UP036 - this cell must also run on an old Python
     raise SetupNeeded(f"This kernel runs Python {sys.version_info[0]}.{sys.version_info[1]}; the course "
                       "needs Python 3.11, 3.12, 3.13 or 3.14.")
 if importlib.util.find_spec("helper") is None:
-    raise SetupNeeded("The course package is not installed for this kernel: run  %pip install -e ..  "
-                      "in a cell (on Colab: !git clone the course repository, then %pip install -e "
-                      "<its folder>), then restart the kernel.")"""
+    if "google.colab" not in sys.modules:
+        raise SetupNeeded("The course package is not installed for this kernel: run  %pip install -e ..  "
+                          "in a cell, then restart the kernel.")
+    set_up_colab()""".replace("@REPOSITORY@", REPOSITORY)
+
+
+# The "Open in Colab" line under each notebook's title (a homework copy drops it: it opens the original).
+COLAB_LINE = re.compile(r"^\[Open in Colab\]\(\S+?\).*\n+", re.MULTILINE)
+
+
+def colab_url(notebook: str) -> str:
+    """The address that opens the course notebook ``notebook`` (its file name) from GitHub in Google Colab."""
+    github = REPOSITORY.replace("https://github.com/", "https://colab.research.google.com/github/", 1)
+    return f"{github}/blob/main/notebooks/{notebook}"
 
 
 # What nbformat raises for a file that is not a notebook (not JSON, not nbformat's schema, unreadable).
-UNREADABLE = (OSError, ValueError, KeyError, TypeError, AttributeError, nbformat.ValidationError)
+UNREADABLE = (OSError, ValueError, KeyError, TypeError, AttributeError)
 
 
 class NotebookFailed(Exception):
@@ -106,11 +168,23 @@ def _unreadable(path: Path, error: Exception) -> str:
             "or make a fresh homework copy in another folder (make homework NB=NN OUT=homework-2).")
 
 
+def _validate(nb: nbformat.NotebookNode) -> None:
+    """nbformat's schema check, whose error becomes a ValueError (nbformat's reader only warns)."""
+    import nbformat
+
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as error:
+        raise ValueError(error.message) from error
+
+
 def read_notebook(path: Path) -> nbformat.NotebookNode:
     """The notebook at ``path``; :class:`CourseError` in one sentence when it cannot be read as one."""
+    import nbformat
+
     try:
         nb = nbformat.read(path, as_version=4)
-        nbformat.validate(nb)  # the reader only warns about a notebook that breaks nbformat's schema
+        _validate(nb)
     except UNREADABLE as error:
         raise CourseError(_unreadable(path, error)) from error
     return nb
@@ -182,6 +256,8 @@ def _client_class() -> type:
 
 def _write_output(nb: nbformat.NotebookNode, output: Path) -> str | None:
     """Write the executed notebook to ``output``; None, or a sentence when it cannot be written."""
+    import nbformat
+
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, output)
@@ -213,7 +289,7 @@ def execute(path: Path, mode: str | None = None, *, output: Path | None = None, 
 
     try:
         nb = load_notebook_node(str(path))  # nbformat's reader, plus the metadata papermill expects
-        nbformat.validate(nb)  # the reader only warns about a notebook that breaks nbformat's schema
+        _validate(nb)
     except UNREADABLE as error:
         raise NotebookFailed(_unreadable(path, error)) from error
     if mode is not None:
