@@ -16,6 +16,8 @@ FORCE  ?=
 DIR    ?=
 INSTRUCTOR ?=
 TOOLS  := $(BIN)/python -m helper.tools
+# The variables a user sets reach the commands as shell variables, so a space or a ; in them is only text.
+export MODE NB FILE OUT DIR
 
 .PHONY: setup run test test-fast lint lab data homework check-homework bench clean
 
@@ -30,7 +32,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 # make run [MODE=lecture|full|smoke] [NB="03 07"]: executed notebooks, HTML and results.md in build/
 run: setup
-	$(TOOLS) run --mode $(MODE) --out build $(NB)
+	$(TOOLS) run --mode "$$MODE" --out build $$NB
 
 lint: setup
 	$(TOOLS) lint
@@ -47,15 +49,13 @@ test-fast: setup
 # make lab [DIR=homework] [INSTRUCTOR=1]: JupyterLab on the repository root (or DIR), without nbgrader's
 # instructor interface unless INSTRUCTOR=1
 lab: setup
-	$(TOOLS) lab $(if $(DIR),--dir "$(DIR)") $(if $(INSTRUCTOR),--instructor)
+	$(TOOLS) lab $(if $(DIR),--dir "$$DIR") $(if $(INSTRUCTOR),--instructor)
 
 data: setup
 	$(TOOLS) data
 
 # make homework [NB=07] [OUT=folder]: student copies in homework/ (or OUT); a copy already there is kept
 # (FORCE=1 replaces it, answers and all). make check-homework FILE=homework/07_vgg16.ipynb
-# NB, OUT and FILE reach the command as shell variables, so a space or a ; in them is only text.
-export NB OUT FILE
 homework: setup
 	$(TOOLS) homework $(if $(FORCE),--force) $(if $(OUT),--out "$$OUT") $$NB
 

@@ -9,36 +9,44 @@ Outside a notebook it is tqdm's text bar.
 
 from __future__ import annotations
 
+import sys
+from functools import cache
 from typing import Any
 
 from tqdm.auto import tqdm as _auto_tqdm  # the widget bar inside Jupyter, else the text bar
-from tqdm.notebook import tqdm as _widget_tqdm
 from tqdm.std import tqdm
 
 
-class _NotebookBar(_widget_tqdm):
-    """tqdm's notebook widget, shown under a display id so that ``close`` can replace it with text."""
+@cache
+def _notebook_bar() -> type[tqdm]:
+    """tqdm's notebook widget, shown under a display id so that ``close`` can replace it with text
+    (imported here, so that outside a notebook ipywidgets is not)."""
+    from tqdm.notebook import tqdm as widget_tqdm
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, display=False, **kwargs)
-        self._output = None
-        if not self.disable:
-            from IPython.display import display
+    class NotebookBar(widget_tqdm):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, display=False, **kwargs)
+            self._output = None
+            if not self.disable:
+                from IPython.display import display
 
-            self._output = display(self.container, display_id=True)
+                self._output = display(self.container, display_id=True)
 
-    def close(self) -> None:
-        super().close()
-        if self._output is None:
-            return
-        stopped_short = bool(self.total) and self.n < self.total
-        text = self.format_meter(**self.format_dict) if self.leave or stopped_short else ""
-        self._output.update({"text/plain": text}, raw=True)
-        self._output = None
+        def close(self) -> None:
+            super().close()
+            if self._output is None:
+                return
+            stopped_short = bool(self.total) and self.n < self.total
+            text = self.format_meter(**self.format_dict) if self.leave or stopped_short else ""
+            self._output.update({"text/plain": text}, raw=True)
+            self._output = None
+
+    return NotebookBar
 
 
 def progress_bar(iterable: Any = None, **options: Any) -> tqdm:
     """``tqdm(iterable, **options)``; in a notebook, a widget that turns into its last line when closed."""
-    if issubclass(_auto_tqdm, _widget_tqdm):
-        return _NotebookBar(iterable, **options)
+    widgets = sys.modules.get("tqdm.notebook")  # tqdm.auto imports it only inside Jupyter
+    if widgets is not None and issubclass(_auto_tqdm, widgets.tqdm):
+        return _notebook_bar()(iterable, **options)
     return _auto_tqdm(iterable, **options)

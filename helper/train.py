@@ -143,9 +143,14 @@ def finished() -> bool:
     """Whether the latest :func:`fit` ran to its end.
 
     When Ctrl-C stopped it, prints "skipped: training was interrupted ..." and returns False, so that
-    a cell checking claims about the run can skip them: ``if train.finished(): assert ...``.
+    a cell checking claims about the run can skip them: ``if train.finished(): assert ...``. So it does
+    when no ``fit`` has run in this kernel, or the latest one stopped with an error before training.
     """
-    if _latest is not None and _latest.interrupted:
+    if _latest is None:
+        print("skipped: no training has run to its end in this kernel; run the training cell, then this "
+              "cell again.")
+        return False
+    if _latest.interrupted:
         print("skipped: training was interrupted; run the training cell to its end, then this cell again.")
         return False
     return True
@@ -593,6 +598,7 @@ def fit(
       cells that the run is incomplete.
     """
     global _latest
+    _latest = None  # finished() answers for this run from here on, even if it stops before training
     _check_fit_arguments(epochs, loss_fn, label_smoothing, ema_decay, max_steps_per_epoch)
     _check_optimizer(model, optimizer)
     device = resolve_device(device) if device is not None else default_device()
@@ -637,44 +643,40 @@ def fit(
                                  initial=history.epochs, total=epochs)
         # one batch bar for the whole run, reset each epoch
         batch_bar = progress_bar(desc="batches", leave=False, disable=not progress)
-    except BaseException:
+        try:
+            with _tf32(numerics.tf32) if device.type == "cuda" else nullcontext():
+                for _ in epoch_bar:
+                    start = time.perf_counter()
+                    if not _train_epoch(run, train_loader, max_steps_per_epoch, history, batch_bar):
+                        raise CourseError(_empty_epoch_message(history.epochs + 1))
+                    if valid_loader is not None:
+                        result = evaluate(run.evaluated, valid_loader, loss_fn=run.loss_fn, device=device,
+                                          precision=precision, channels_last=channels_last)
+                        history.valid_loss.append(result.loss)
+                        history.valid_accuracy.append(result.accuracy)
+                    history.epoch_seconds.append(time.perf_counter() - start)
+                    epoch_bar.set_postfix(_postfix(history))
+                    if writer is not None:
+                        writer.write(_checkpoint_state(run, history))
+                    if plot is not None:
+                        plot.update(history)
+        except KeyboardInterrupt:
+            history.interrupted = True
+            history.drop_unfinished_epoch()
+            message = named + _interrupted_message(history.epochs, epochs, path)
+            raise TrainingInterrupted(message, history) from None
+        finally:  # before the interrupt goes on: the last checkpoint is on disk
+            if writer is not None:
+                writer.wait()
+            batch_bar.close()
+            epoch_bar.close()
+            if plot is not None:
+                plot.close()
+            if run.average is not None:
+                model.load_state_dict(run.average.model.state_dict())
+    finally:  # also when set-up fails or a second Ctrl-C comes while closing
         if lock is not None:
             lock.release()
-        raise
-    try:
-        with _tf32(numerics.tf32) if device.type == "cuda" else nullcontext():
-            for _ in epoch_bar:
-                start = time.perf_counter()
-                if not _train_epoch(run, train_loader, max_steps_per_epoch, history, batch_bar):
-                    raise CourseError(_empty_epoch_message(history.epochs + 1))
-                if valid_loader is not None:
-                    result = evaluate(run.evaluated, valid_loader, loss_fn=run.loss_fn, device=device,
-                                      precision=precision, channels_last=channels_last)
-                    history.valid_loss.append(result.loss)
-                    history.valid_accuracy.append(result.accuracy)
-                history.epoch_seconds.append(time.perf_counter() - start)
-                epoch_bar.set_postfix(_postfix(history))
-                if writer is not None:
-                    writer.write(_checkpoint_state(run, history))
-                if plot is not None:
-                    plot.update(history)
-    except KeyboardInterrupt:
-        history.interrupted = True
-        history.drop_unfinished_epoch()
-        message = named + _interrupted_message(history.epochs, epochs, path)
-        raise TrainingInterrupted(message, history) from None
-    finally:  # before the interrupt goes on: the last checkpoint is on disk
-        batch_bar.close()
-        epoch_bar.close()
-        if plot is not None:
-            plot.close()
-        if writer is not None:
-            try:
-                writer.wait()
-            finally:
-                lock.release()
-        if run.average is not None:
-            model.load_state_dict(run.average.model.state_dict())
     return history
 
 

@@ -253,6 +253,24 @@ def test_make_check_homework_quotes_its_file_and_passes_the_outcome_on(tiny, tmp
     assert "There is no notebook at x; touch" in done.stderr
 
 
+def test_a_copy_never_replaces_its_own_notebook(tiny):
+    instructor, _ = tiny
+    before = instructor.read_text()
+    with pytest.raises(CourseError, match="would write over it"):
+        homework.make([instructor], instructor.parent, force=True)
+    assert instructor.read_text() == before
+
+
+@pytest.mark.skipif(not make_is_ready(), reason="make setup has not run in this checkout")
+@pytest.mark.parametrize("target", ["run", "homework", "lab"])
+def test_make_passes_a_semicolon_in_a_variable_on_as_text(target, tmp_path):
+    planted = tmp_path / "planted"
+    variable = "DIR" if target == "lab" else "NB"
+    done = subprocess.run(["make", "-s", target, f"{variable}=99; touch {planted}"], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and not planted.exists(), f"a ; in {variable} should run nothing"
+
+
 def test_notebook_without_exercises_is_refused(tmp_path):
     plain = tmp_path / "09_plain.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Plain")]), plain)

@@ -209,8 +209,13 @@ def test_on_colab_progress_bars_live_plots_diagrams_and_results_show(on_colab):
 
     for number, nb in zip(COLAB_NOTEBOOKS, on_colab.notebooks, strict=True):
         data = [o.get("data", {}) for o in outputs(nb)]
-        assert any("application/vnd.jupyter.widget-view+json" in d for d in data), \
-            f"{number}: tqdm should draw its progress bars with Colab's ipywidgets"
+        # helper.progress draws each bar as a widget and, once closed, puts its last line in the widget's
+        # place as display data (tqdm's text bar, without ipywidgets, would be a stream on stderr)
+        bars = [o for o in outputs(nb) if o.get("output_type") == "display_data"
+                and "epochs: 100%" in o.get("data", {}).get("text/plain", "")]
+        assert bars, f"{number}: tqdm should draw its progress bars with Colab's ipywidgets"
+        assert not any("application/vnd.jupyter.widget-view+json" in d for d in data), \
+            f"{number}: a closed progress bar should leave text, not a widget that a reopened notebook lacks"
         assert any(RESULT_MIME in d for d in data), f"{number}: record_result should show the headline"
         diagrams = outputs(nb, lambda c: diagram_of(c) is not None)
         assert diagrams and all("image/png" in o.get("data", {}) for o in diagrams), \

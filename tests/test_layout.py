@@ -185,13 +185,37 @@ def test_a_tool_without_its_extra_says_which_to_install(monkeypatch, capsys, com
     def version(name: str) -> str:
         if name == absent:
             raise PackageNotFoundError(name)
-        return "1.0"
+        return "999.0"
 
     monkeypatch.setattr(cli, "version", version)
     assert cli.main(command) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert f'pip install -e ".[{extra}]"' in line and f"lacks {absent}:" in line, line
     assert set(cli.EXTRAS) <= set(COMMANDS)
+
+
+def test_a_tool_with_too_old_a_package_says_which(monkeypatch, capsys):
+    """Colab's ipykernel 6.17 is older than the tools extra needs: it counts as missing, with its version."""
+    from helper.tools import cli
+
+    monkeypatch.setattr(cli, "version", lambda name: "6.17.1" if name == "ipykernel" else "999.0")
+    assert cli.main(["run"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert "lacks ipykernel>=" in line and "(it has 6.17.1)" in line, line
+
+
+def test_a_tool_in_a_checkout_that_was_never_installed_says_so(monkeypatch, capsys):
+    from importlib.metadata import PackageNotFoundError
+
+    from helper.tools import cli
+
+    def metadata(name: str):
+        raise PackageNotFoundError(name)
+
+    monkeypatch.setattr(cli, "metadata", metadata)
+    assert cli.main(["run"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("The course is not installed in this environment"), line
 
 
 def test_tools_command_line_lists_its_commands():

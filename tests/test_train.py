@@ -510,6 +510,10 @@ def test_ctrl_c_stops_a_loop_of_fits_and_later_claims_are_skipped(capsys):
     model = tiny_model()
     train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), progress=False, device="cpu")
     assert train.finished() and capsys.readouterr().out == "", "a run to the end makes the claims count again"
+    with pytest.raises(CourseError):
+        train.fit(model, toy_batches(2), None, epochs=0, optimizer=sgd(model), progress=False, device="cpu")
+    assert not train.finished(), "a fit that stopped before training leaves no run to make claims about"
+    assert capsys.readouterr().out.startswith("skipped: no training has run to its end")
 
 
 def test_ctrl_c_says_what_the_checkpoint_holds(tmp_path):

@@ -128,8 +128,14 @@ def missing_packages(extra: str) -> list[str]:
     """The packages of the course's ``extra`` (an extra it builds on included) that this environment lacks."""
     from packaging.requirements import Requirement
 
+    try:
+        requires = metadata(PROJECT_NAME).get_all("Requires-Dist") or []
+    except PackageNotFoundError as error:
+        raise CourseError(f"The course is not installed in this environment: run  pip install -e "
+                          f"\".[{extra}]\"  in the course checkout (make setup installs everything)."
+                          ) from error
     missing = []
-    for line in metadata(PROJECT_NAME).get_all("Requires-Dist") or []:
+    for line in requires:
         requirement = Requirement(line)
         if requirement.marker is None or not requirement.marker.evaluate({"extra": extra}):
             continue
@@ -137,9 +143,12 @@ def missing_packages(extra: str) -> list[str]:
             missing += [name for inner in sorted(requirement.extras) for name in missing_packages(inner)]
             continue
         try:
-            version(requirement.name)
+            installed = version(requirement.name)
         except PackageNotFoundError:
             missing.append(requirement.name)
+            continue
+        if not requirement.specifier.contains(installed, prereleases=True):
+            missing.append(f"{requirement.name}{requirement.specifier} (it has {installed})")
     return missing
 
 

@@ -42,6 +42,7 @@ from helper.tools.notebooks import (
     lecture_notebooks,
     one_line,
     read_notebook,
+    refuse_to_overwrite,
     select,
 )
 
@@ -183,6 +184,7 @@ def make(notebooks: list[Path], out_dir: Path = HOMEWORK_DIR, force: bool = Fals
     A copy that is already there may hold a student's answers: it is kept (and named, with the command for
     a fresh copy under another name) unless ``force``.
     """
+    refuse_to_overwrite(out_dir, notebooks)
     if out_dir.exists() and not out_dir.is_dir():
         raise CourseError(f"{out_dir} is a file, not a folder; name another folder for the copies.")
     try:
@@ -255,11 +257,11 @@ def open_copy(path: Path) -> nbformat.NotebookNode:
     if not path.is_file():
         raise CourseError(f"There is no notebook at {path}; make one with `make homework NB=NN` "
                           "(or python -m helper.tools homework NN) first.")
-    nb = read_notebook(path)
+    fresh = f"write a fresh copy with {fresh_copy_advice(path)} and paste your answers into it"
+    nb = read_notebook(path, remedy=fresh)
     if (problem := damaged_metadata(nb)) is not None:
         raise CourseError(f"{path} has damaged nbgrader metadata ({problem}), so its checks cannot be told "
-                          f"apart; write a fresh copy with {fresh_copy_advice(path)} and paste your answers "
-                          "into it.")
+                          f"apart; {fresh}.")
     if not grade_cells(nb):
         raise CourseError(f"{path.name} has no nbgrader check cells to run.")
     return nb

@@ -163,9 +163,8 @@ def select(requested: list[str], available: list[Path]) -> list[Path]:
     return sorted(chosen, key=lambda p: p.name)
 
 
-def _unreadable(path: Path, error: Exception) -> str:
-    return (f"{path} is not a readable Jupyter notebook ({one_line(str(error), 120)}); restore it from git, "
-            "or make a fresh homework copy in another folder (make homework NB=NN OUT=homework-2).")
+def _unreadable(path: Path, error: Exception, remedy: str = "restore it from git") -> str:
+    return f"{path} is not a readable Jupyter notebook ({one_line(str(error), 120)}); {remedy}."
 
 
 def _validate(nb: nbformat.NotebookNode) -> None:
@@ -178,16 +177,25 @@ def _validate(nb: nbformat.NotebookNode) -> None:
         raise ValueError(error.message) from error
 
 
-def read_notebook(path: Path) -> nbformat.NotebookNode:
-    """The notebook at ``path``; :class:`CourseError` in one sentence when it cannot be read as one."""
+def read_notebook(path: Path, remedy: str = "restore it from git") -> nbformat.NotebookNode:
+    """The notebook at ``path``; :class:`CourseError` in one sentence, ending in ``remedy``, when it
+    cannot be read as one."""
     import nbformat
 
     try:
         nb = nbformat.read(path, as_version=4)
         _validate(nb)
     except UNREADABLE as error:
-        raise CourseError(_unreadable(path, error)) from error
+        raise CourseError(_unreadable(path, error, remedy)) from error
     return nb
+
+
+def refuse_to_overwrite(out: Path, notebooks: list[Path]) -> None:
+    """A sentence when writing ``out / name`` for one of ``notebooks`` would replace that notebook itself."""
+    for notebook in notebooks:
+        if (out / notebook.name).resolve() == notebook.resolve():
+            raise CourseError(f"--out {out} is where {notebook.name} itself lives, and writing there would "
+                              "write over it; choose another folder.")
 
 
 def one_line(text: str, limit: int = 200) -> str:

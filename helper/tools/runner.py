@@ -33,6 +33,7 @@ from helper.tools.notebooks import (
     execute,
     lecture_notebooks,
     one_line,
+    refuse_to_overwrite,
     select,
 )
 
@@ -184,10 +185,7 @@ def run(notebooks: list[Path], out: Path, mode: str) -> list[Outcome]:
 
 def check_out(out: Path, notebooks: list[Path]) -> None:
     """A sentence unless ``out`` is a folder this user can write into that holds none of ``notebooks``."""
-    for notebook in notebooks:
-        if (out / notebook.name).resolve() == notebook.resolve():
-            raise CourseError(f"--out {out} is where {notebook.name} itself lives, and the run would write "
-                              "over it; choose another folder, such as build.")
+    refuse_to_overwrite(out, notebooks)
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
