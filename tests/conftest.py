@@ -12,7 +12,7 @@ import pytest
 import torch
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from helper.data import CIFAR10_CLASSES
+from helper.data import CIFAR10_CLASSES, checkout_root
 from helper.tools.homework import nbgrader_meta
 from helper.tools.notebooks import lecture_notebooks
 
@@ -27,6 +27,9 @@ if (workers := os.environ.get("PYTEST_XDIST_WORKER_COUNT")) is not None:
 # port), so no test reaches for the real hosts; tests of the downloads set their own sources.
 os.environ.setdefault("COURSE_MNIST_URLS", "http://127.0.0.1:9/")
 os.environ.setdefault("COURSE_CIFAR10_URLS", "http://127.0.0.1:9/cifar-10-python.tar.gz")
+
+# Tests of what the tools do in a checkout, skipped where helper is an installed copy (tests/test_install.py).
+IN_CHECKOUT = pytest.mark.skipif(checkout_root() is None, reason="helper is installed elsewhere")
 
 # The checkout's notebooks (also when helper itself is installed elsewhere, as in tests/test_install.py).
 COURSE_NOTEBOOKS = lecture_notebooks(Path(__file__).resolve().parents[1] / "notebooks")

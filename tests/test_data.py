@@ -14,12 +14,10 @@ import numpy as np
 import platformdirs
 import pytest
 import torch
+from conftest import IN_CHECKOUT
 
 from helper import data
 from helper.errors import CourseError
-
-# Tests of the checkout rule itself, skipped where helper is an installed copy (tests/test_install.py).
-IN_CHECKOUT = pytest.mark.skipif(data.checkout_root() is None, reason="helper is installed elsewhere")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import time
 
 import nbformat
 import pytest
-from conftest import course_notebook_params, solution_cells, write_tiny_notebook
+from conftest import IN_CHECKOUT, course_notebook_params, solution_cells, write_tiny_notebook
 
 from helper.errors import CourseError
 from helper.tools import homework
@@ -147,6 +147,7 @@ def test_an_existing_copy_keeps_the_students_answers_unless_forced(tiny, capsys)
     assert "width = 15" not in student.read_text()
 
 
+@IN_CHECKOUT
 def test_copies_go_to_the_folder_named_by_out(tmp_path, capsys):
     out = tmp_path / "my homework"
     assert homework.main(["homework", "01", "--out", str(out)]) == 0
@@ -172,6 +173,7 @@ def test_no_message_advises_a_command_that_replaces_a_copy():
                     f"{path.name}: {node.value!r} advises a command that replaces a student's copy")
 
 
+@IN_CHECKOUT
 def test_help_names_the_program_and_an_existing_notebook(capsys):
     for command in ("homework", "check-homework"):
         with pytest.raises(SystemExit):

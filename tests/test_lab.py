@@ -14,12 +14,14 @@ import urllib.error
 import urllib.request
 
 import pytest
+from conftest import IN_CHECKOUT
 
 from helper.errors import CourseError
 from helper.tools import cli, lab
 from helper.tools.notebooks import REPO_ROOT
 
 
+@IN_CHECKOUT
 def test_the_lab_serves_the_repository_root_for_a_student(monkeypatch):
     monkeypatch.setenv("JUPYTER_CONFIG_PATH", "/etc/site-jupyter")
     command, env = lab.command([])

@@ -167,14 +167,17 @@ def _unreadable(path: Path, error: Exception, remedy: str = "restore it from git
     return f"{path} is not a readable Jupyter notebook ({one_line(str(error), 120)}); {remedy}."
 
 
-def _validate(nb: nbformat.NotebookNode) -> None:
-    """nbformat's schema check, whose error becomes a ValueError (nbformat's reader only warns)."""
+def _parse(read: Callable[[], nbformat.NotebookNode]) -> nbformat.NotebookNode:
+    """The notebook ``read()`` returns, checked against nbformat's schema (its reader only warns); a
+    schema error, in the reading or the check, becomes a ValueError."""
     import nbformat
 
     try:
+        nb = read()
         nbformat.validate(nb)
     except nbformat.ValidationError as error:
         raise ValueError(error.message) from error
+    return nb
 
 
 def read_notebook(path: Path, remedy: str = "restore it from git") -> nbformat.NotebookNode:
@@ -183,8 +186,7 @@ def read_notebook(path: Path, remedy: str = "restore it from git") -> nbformat.N
     import nbformat
 
     try:
-        nb = nbformat.read(path, as_version=4)
-        _validate(nb)
+        nb = _parse(lambda: nbformat.read(path, as_version=4))
     except UNREADABLE as error:
         raise CourseError(_unreadable(path, error, remedy)) from error
     return nb
@@ -296,8 +298,7 @@ def execute(path: Path, mode: str | None = None, *, output: Path | None = None, 
     from papermill.parameterize import parameterize_notebook
 
     try:
-        nb = load_notebook_node(str(path))  # nbformat's reader, plus the metadata papermill expects
-        _validate(nb)
+        nb = _parse(lambda: load_notebook_node(str(path)))  # nbformat's reader, plus papermill's metadata
     except UNREADABLE as error:
         raise NotebookFailed(_unreadable(path, error)) from error
     if mode is not None:
