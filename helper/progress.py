@@ -30,7 +30,11 @@ def _notebook_bar() -> type[tqdm]:
             if not self.disable:
                 from IPython.display import display
 
-                self._output = display(self.container, display_id=True)
+                # the widget's view as raw data: ipywidgets 7 (Colab's) displays a widget itself and
+                # would ignore the display id, which close() needs
+                view = {"version_major": 2, "version_minor": 0, "model_id": self.container.model_id}
+                bundle = {"application/vnd.jupyter.widget-view+json": view, "text/plain": str(self)}
+                self._output = display(bundle, raw=True, display_id=True)
 
         def close(self) -> None:
             super().close()

@@ -12,7 +12,6 @@ import os
 import secrets
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -24,6 +23,7 @@ from conftest import solution_cells
 
 from helper.errors import CourseError
 from helper.tools import homework
+from helper.tools.lab import command as lab_command
 from helper.tools.notebooks import NOTEBOOK_DIR, REPO_ROOT, diagram_of, lecture_notebooks, select
 
 # Which notebooks to open, by number or name prefix; the first one that exists in each group is used.
@@ -103,14 +103,14 @@ def lab(tmp_path_factory):
     prepare(root, base / "homework")
     write_settings(base / "settings")
     port, token = free_port(), secrets.token_hex(16)
-    env = {**os.environ,
-           "JUPYTER_CONFIG_DIR": str(base / "config"),
-           "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
-           "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces")}
-    command = [str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser", "--ip=127.0.0.1",
-               f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    # the command and environment of `make lab` (the student's lab), over this folder
+    command, env = lab_command(["--dir", str(root), "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+                                f"--IdentityProvider.token={token}",
+                                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"])
+    env.update({"JUPYTER_CONFIG_DIR": str(base / "config"),
+                "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+                "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
+                "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces")})
     if os.geteuid() == 0:  # CI containers run as root
         command.append("--allow-root")
     url = f"http://127.0.0.1:{port}"
@@ -205,6 +205,18 @@ def run_all(page) -> list[dict]:
     return page.evaluate(READ_CELLS)
 
 
+# True once the open notebook has no unsaved changes (JupyterLab marks a dirty tab).
+SAVED = "() => document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty') === null"
+
+
+def shows_bar(page) -> None:
+    """Wait until the open notebook shows a finished progress bar's text line."""
+    bar = page.locator(f"{PANEL} .jp-OutputArea-output", has_text="epochs: 100%").first
+    bar.wait_for(state="attached", timeout=10_000)
+    bar.scroll_into_view_if_needed()
+    bar.wait_for(state="visible", timeout=10_000)
+
+
 def shut_down_kernels(url: str, token: str) -> None:
     """Stop every kernel of the test server, so that the next notebook has the CPU to itself."""
     headers = {"Authorization": f"token {token}"}
@@ -261,15 +273,24 @@ def test_run_all_cells_in_jupyterlab(lab, browser, role):
         shown_before_running = shows_images(page, diagrams)
         cells = run_all(page)
         shown_after_running = shows_images(page, diagrams)
-        if shows_progress(lab["root"] / name):  # a finished bar leaves its last line as text
-            bar = page.locator(f"{PANEL} .jp-OutputArea-output", has_text="epochs: 100%").first
-            bar.wait_for(state="attached", timeout=10_000)
-            bar.scroll_into_view_if_needed()
-            bar.wait_for(state="visible", timeout=10_000)
+        progress = shows_progress(lab["root"] / name)
+        if progress:  # a finished bar leaves its last line as text
+            shows_bar(page)
+        if role == "training":  # saved and opened again, as a student finds it the next day
+            page.keyboard.press("Control+s")
+            page.wait_for_function(SAVED, timeout=30_000, polling=500)
+            shut_down_kernels(lab["url"], lab["token"])
+            open_notebook(page, lab["url"], lab["token"], name)
+            reopened = page.locator(PANEL).inner_text()
+            if progress:
+                shows_bar(page)
     finally:
         page.screenshot(path=str(SCREENSHOTS / f"{role}-{Path(name).stem}.png"))
         page.close()
         shut_down_kernels(lab["url"], lab["token"])
+    if role == "training":
+        assert "model not found" not in reopened and "Error displaying widget" not in reopened, \
+            f"{name}: reopened after saving, it should show no widget errors"
     assert shown_before_running, f"{name}: the diagrams (code cells {diagrams}) should show before running"
     assert shown_after_running, f"{name}: the diagrams (code cells {diagrams}) should show after Run All"
     unrun = [c["source"] for c in cells if not any(ch.isdigit() for ch in c["prompt"])]
@@ -315,6 +336,7 @@ def test_homework_round_trip_in_jupyterlab(lab, browser):
     page = browser.new_page()
     try:
         open_notebook(page, lab["url"], lab["token"], name)
+        menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
         run_all(page)
         wrong = answer(page, position, ROUND_TRIP["wrong"], ROUND_TRIP["fails"])
         right = answer(page, position, ROUND_TRIP["right"], ROUND_TRIP["passes"])
@@ -322,5 +344,6 @@ def test_homework_round_trip_in_jupyterlab(lab, browser):
         page.screenshot(path=str(SCREENSHOTS / f"homework-round-trip-{Path(name).stem}.png"))
         page.close()
         shut_down_kernels(lab["url"], lab["token"])
+    assert "Run" in menus and "Nbgrader" not in menus, f"the student's lab shows nbgrader's menu: {menus}"
     assert "AssertionError" in wrong and ROUND_TRIP["passes"] not in wrong, wrong
     assert right.strip() == ROUND_TRIP["passes"], f"the check should print one line when it passes: {right!r}"
