@@ -43,7 +43,7 @@ from urllib.request import Request, urlopen
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
-from helper.errors import CourseError
+from helper.errors import CourseError, one_line
 
 TITLES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 
@@ -202,10 +202,6 @@ def _open_new(path: Path, append: bool = False) -> BinaryIO:
     return os.fdopen(os.open(path, flags | getattr(os, "O_BINARY", 0), 0o644), "ab" if append else "wb")
 
 
-def _one_line(reason: object) -> str:
-    return " ".join(str(reason).split())
-
-
 def _md5(path: Path) -> str:
     from torchvision.datasets.utils import calculate_md5
 
@@ -258,9 +254,9 @@ class _Transfer(threading.Thread):
             elif 300 <= error.code < 400:  # urllib gives up on a loop, or on too many redirects
                 self.error = f"redirected in a loop (HTTP {error.code})"
             else:
-                self.error = f"answered HTTP {error.code} ({_one_line(error.reason)})"
+                self.error = f"answered HTTP {error.code} ({one_line(str(error.reason), limit=None)})"
         except URLError as error:
-            self.error = f"could not be reached ({_one_line(error.reason)})"
+            self.error = f"could not be reached ({one_line(str(error.reason), limit=None)})"
         except _Discard as error:
             with self._lock:
                 if self._cancelled:  # abandoned meanwhile: the part may be another transfer's by now
@@ -531,8 +527,9 @@ def _fetch_locked(dataset: str, root: Path, files: list[RemoteFile], deadline: f
         _unpack(dataset, root, files)
     except REFUSED_MEMBER as error:
         files[0].path.unlink()  # so that the next run downloads it again rather than repeat this
+        reason = one_line(str(error), limit=None)
         raise DownloadError(f"The {TITLES[dataset]} archive in {root} holds a file the course will not "
-                            f"unpack ({_one_line(error)}), so it is not torchvision's; deleted it: run "
+                            f"unpack ({reason}), so it is not torchvision's; deleted it: run "
                             f"`make data` again, or copy {_by_hand(dataset, root)} by hand.") from error
     except (OSError, EOFError, tarfile.TarError) as error:
         raise DownloadError(f"Could not unpack {TITLES[dataset]} in {root} ({error}); free some disk "

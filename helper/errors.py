@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from numbers import Integral, Real
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class CourseError(ValueError):
@@ -12,6 +15,13 @@ class CourseError(ValueError):
         """What IPython shows instead of a traceback (in Jupyter, and in papermill's and nbclient's
         reports of a failed cell): one red line."""
         return [f"\x1b[31m{type(self).__name__}: {self}\x1b[0m"]
+
+
+def one_line(text: str, limit: int | None = 200) -> str:
+    """Collapse ``text`` to a single line without colour codes, shortened to ``limit`` characters (None:
+    not shortened)."""
+    flat = " ".join(ANSI_ESCAPE.sub("", text).split())
+    return flat if limit is None or len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def is_whole(value: object) -> bool:

@@ -38,6 +38,7 @@ from helper.tools.notebooks import (
     Executed,
     NotebookFailed,
     diagram_of,
+    error_sentence,
     execute,
     lecture_notebooks,
     one_line,
@@ -216,8 +217,7 @@ def _error_message(error: tuple[str, str], limit: int) -> str:
     if ename == "AssertionError" and evalue:
         return one_line(evalue)
     # IPython names the cell's file in a SyntaxError: keep only the line
-    evalue = CELL_FILE.sub(r"(\1)", evalue)
-    return one_line(f"{ename}: {evalue}")
+    return error_sentence(ename, CELL_FILE.sub(r"(\1)", evalue))
 
 
 def grade_cell(nb: nbformat.NotebookNode, index: int, errors: dict[int, tuple[str, str]],

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from helper.data import PROJECT_NAME, checkout_root
-from helper.errors import CourseError
+from helper.errors import CourseError, one_line
 from helper.modes import check_mode
 
 if TYPE_CHECKING:  # imported where used, so that `python -m helper.tools data` runs without the tools extra
@@ -32,7 +32,6 @@ NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 NOTEBOOK_PATTERN = re.compile(r"^\d{2}_.+\.ipynb$")
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
 DIAGRAM_CELL = re.compile(r'plotting\.show_diagram\("(\w+)"\)')
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _repository() -> str:
@@ -200,12 +199,6 @@ def refuse_to_overwrite(out: Path, notebooks: list[Path]) -> None:
                               "write over it; choose another folder.")
 
 
-def one_line(text: str, limit: int = 200) -> str:
-    """Collapse ``text`` to a single line without colour codes, shortened to ``limit`` characters."""
-    flat = " ".join(ANSI_ESCAPE.sub("", text).split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
-
-
 def is_check_cell(cell: nbformat.NotebookNode) -> bool:
     """True for a code cell whose outputs nbval compares (it starts with ``# NBVAL_CHECK_OUTPUT``)."""
     return cell.cell_type == "code" and cell.source.lstrip().startswith(CHECK_MARKER)
@@ -221,7 +214,7 @@ def diagram_of(cell: nbformat.NotebookNode) -> str | None:
     return shown.group(1) if shown else None
 
 
-def _error_sentence(ename: str, evalue: str) -> str:
+def error_sentence(ename: str, evalue: str) -> str:
     """One sentence for a cell's error."""
     return one_line(f"{ename}: {evalue}" if evalue else ename)
 
@@ -333,7 +326,7 @@ def execute(path: Path, mode: str | None = None, *, output: Path | None = None, 
         raise KeyboardInterrupt
     if isinstance(error, CellExecutionError) and executed.errors:
         index = max(executed.errors)
-        raise NotebookFailed(_error_sentence(*executed.errors[index]))
+        raise NotebookFailed(error_sentence(*executed.errors[index]))
     if error is not None:  # a cell that ran past the timeout, or a kernel that died
         raise NotebookFailed(one_line(f"{type(error).__name__}: {error}"))
     if unwritten is not None:
