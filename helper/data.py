@@ -13,32 +13,26 @@ on tensors as well. With ``device=`` (full mode on a GPU: ``device=data.data_dev
 whole uint8 data set is put on that device once and shuffled, cropped, flipped and normalised there
 (:class:`DeviceLoader`): no batch is copied from the CPU, and no worker processes are needed.
 
-Command line (used by ``make data``)::
-
-    python -m helper.data --download mnist cifar10   # into data_dir(), or --root FOLDER
-    python -m helper.data --where                    # print data_dir()
+The data directory is :func:`helper.paths.data_dir` (``data.data_dir`` here too); ``make data`` is
+``python -m helper.download`` (:mod:`helper.download`).
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
-import os
 import pickle
-import sys
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
-import platformdirs
 import torch
 import torch.nn.functional as F
 from sklearn.model_selection import train_test_split
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
+from helper.device import resolve_device
 from helper.download import (
     LECTURE_BUDGET_S,
     TITLES,
@@ -50,7 +44,7 @@ from helper.download import (
 )
 from helper.errors import CourseError, is_real, is_whole
 from helper.modes import check_mode
-from helper.train import resolve_device
+from helper.paths import data_dir, resolve_root
 
 DATASETS = ("mnist", "cifar10", "digits")
 DIGIT_CLASSES = [str(d) for d in range(10)]
@@ -63,8 +57,6 @@ PRETTY = {**TITLES, "digits": "digits"}
 # Digits: a fixed 20% test split that never changes with ``seed``; test subsets use a fixed seed too.
 DIGITS_TEST_FRACTION = 0.2
 TEST_SPLIT_SEED = 0
-PROJECT_NAME = "cnn-course"  # pyproject.toml's name, and the folder name under the user's cache
-PACKAGE_DIR = Path(__file__).resolve().parent  # this helper package, in a checkout or installed
 
 
 @dataclass
@@ -101,9 +93,9 @@ class DatasetInfo:
 class Loaders(NamedTuple):
     """Train, validation and test loaders (``valid`` is None when ``valid_fraction`` is 0) and info."""
 
-    train: DataLoader | DeviceLoader
-    valid: DataLoader | DeviceLoader | None
-    test: DataLoader | DeviceLoader
+    train: SeededLoader | DeviceLoader
+    valid: SeededLoader | DeviceLoader | None
+    test: SeededLoader | DeviceLoader
     info: DatasetInfo
 
 
@@ -200,6 +192,14 @@ class DeviceLoader:
     def __len__(self) -> int:
         return -(-len(self.dataset) // self.batch_size)
 
+    def state_dict(self) -> dict[str, Any]:
+        """The shuffling and augmentation state, which decides the next epoch's batches."""
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Go on from a :meth:`state_dict`."""
+        self.generator.set_state(state["generator"])
+
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.dataset)
         if self.shuffle:
@@ -211,43 +211,7 @@ class DeviceLoader:
 
 
 # ----------------------------------------------------------------------------------------------
-# Where the files are
-
-
-def _is_course_checkout(folder: Path) -> bool:
-    """Whether ``folder`` holds a ``notebooks/`` folder and a pyproject.toml declaring this project."""
-    try:
-        project = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8")).get("project", {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return False
-    return (folder / "notebooks").is_dir() and project.get("name") == PROJECT_NAME
-
-
-def checkout_root() -> Path | None:
-    """The root of the course checkout that holds this helper package; None when it is installed."""
-    folder = PACKAGE_DIR.parent
-    return folder if _is_course_checkout(folder) else None
-
-
-def data_dir() -> Path:
-    """Where MNIST and CIFAR-10 live: ``$COURSE_DATA`` when set (a relative one is taken from the
-    checkout, as :func:`resolve_root` does), else ``data/`` in the checkout, else the user's cache
-    directory (never inside an installed package)."""
-    configured = os.environ.get("COURSE_DATA", "").strip()
-    if configured:
-        return resolve_root(configured).absolute()
-    checkout = checkout_root()
-    if checkout is not None:
-        return checkout / "data"
-    return Path(platformdirs.user_cache_dir(PROJECT_NAME)).absolute()
-
-
-def resolve_root(root: str | Path) -> Path:
-    """``root`` itself when absolute; a relative root is taken from the checkout root (so that
-    notebooks, which run inside ``notebooks/``, and ``make data`` mean the same folder), or from
-    the current directory when the package is installed."""
-    root = Path(root).expanduser()
-    return root if root.is_absolute() else (checkout_root() or Path.cwd()) / root
+# torchvision's files
 
 
 def _torchvision_dataset(name: str, root: Path, train: bool):
@@ -263,7 +227,7 @@ UNREADABLE = (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingErro
               IndexError, TypeError)
 
 
-def _load_torchvision(name: str, root: Path) -> tuple[torch.Tensor, ...]:
+def load_torchvision(name: str, root: Path) -> tuple[torch.Tensor, ...]:
     """(train images, train targets, test images, test targets) as uint8 (N, C, H, W) and int64."""
     out = []
     for train in (True, False):
@@ -350,15 +314,27 @@ def _split_valid(targets: torch.Tensor, n_valid: int, seed: int) -> tuple[torch.
     return torch.as_tensor(train), torch.as_tensor(valid)
 
 
+class SeededLoader(DataLoader):
+    """A DataLoader whose one seeded generator decides its order; its state can be saved and restored."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """The shuffling state, which decides the next epoch's order."""
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Go on from a :meth:`state_dict`."""
+        self.generator.set_state(state["generator"])
+
+
 def make_loader(dataset: TensorImages, batch_size: int, *, shuffle: bool, seed: int, num_workers: int = 0,
-                device: torch.device | None = None) -> DataLoader | DeviceLoader:
+                device: torch.device | None = None) -> SeededLoader | DeviceLoader:
     """The loader :func:`get_dataloaders` builds for ``dataset``: a DataLoader that fetches whole
     batches on the CPU (seeded shuffling), or with ``device`` a :class:`DeviceLoader` there."""
     if device is not None:
         return DeviceLoader(dataset, batch_size, shuffle=shuffle, seed=seed, device=device)
     generator = torch.Generator().manual_seed(seed)
     order = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
-    return DataLoader(
+    return SeededLoader(
         dataset,
         batch_size=None,  # the sampler below already yields lists of indices
         sampler=BatchSampler(order, batch_size, drop_last=False),
@@ -465,7 +441,7 @@ def get_dataloaders(
         try:
             if not all(p.exists() for p in expected_files(name, root)):
                 fetch(name, root, limits)
-            data = _load_torchvision(name, root)
+            data = load_torchvision(name, root)
         except (DownloadError, *UNREADABLE) as error:
             if not fallback:
                 raise CourseError(_missing_message(name, root)) from error
@@ -556,60 +532,3 @@ def photo(name: str = "camera", *, size: int | None = None, gray: bool = True) -
         image = F.interpolate(square, size=(size, size), mode="bilinear", align_corners=False,
                               antialias=side > size)[0]
     return image.clamp(0.0, 1.0).contiguous()
-
-
-# ----------------------------------------------------------------------------------------------
-# make data
-
-
-def download(names: list[str] | tuple[str, ...] = ("mnist", "cifar10"),
-             root: str | Path | None = None) -> None:
-    """Download MNIST and/or CIFAR-10 into ``root`` (default :func:`data_dir`), verified and unpacked.
-
-    No budget applies (a progress bar per file), only the overall deadline of each data set
-    (``COURSE_DOWNLOAD_DEADLINE_S``, 600 s by default).
-    """
-    folder = data_dir() if root is None else resolve_root(root)
-    for name in names:
-        if name not in TITLES:
-            raise CourseError(f"Can only download 'mnist' or 'cifar10'; got {name!r}.")
-        if all(p.exists() for p in expected_files(name, folder)):
-            try:
-                _load_torchvision(name, folder)
-            except UNREADABLE:
-                print(f"{PRETTY[name]} in {folder} is damaged; unpacking it again.")
-                for path in expected_files(name, folder):
-                    path.unlink(missing_ok=True)
-            else:
-                print(f"{PRETTY[name]} is already in {folder} (and reads correctly).")
-                continue
-        fetch(name, folder, full_limits())
-        print(f"{PRETTY[name]} is ready in {folder} (checksums verified).")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m helper.data --download mnist cifar10 [--root FOLDER]`` or ``--where``; the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m helper.data",
-                                     description="Download the course data sets, or show where they live.")
-    action = parser.add_mutually_exclusive_group(required=True)
-    action.add_argument("--download", nargs="+", choices=sorted(TITLES), metavar="NAME",
-                        help="data sets to download: mnist, cifar10")
-    action.add_argument("--where", action="store_true", help="print the data directory and exit")
-    parser.add_argument("--root", help="download into this folder instead of the data directory")
-    args = parser.parse_args(argv)
-    if args.where:
-        print(data_dir())
-        return 0
-    try:
-        download(args.download, args.root)
-    except CourseError as error:
-        print(error, file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("Interrupted; run the same command again to resume the download.", file=sys.stderr)
-        return 130
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

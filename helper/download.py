@@ -19,10 +19,16 @@ Environment variables:
 - ``COURSE_DOWNLOAD_DEADLINE_S``: deadline per data set of a download without budget (default 600).
 
 The two URL variables replace the built-in sources when set (a proxy, a local mirror, or tests).
+
+Command line (``make data``)::
+
+    python -m helper.download --download mnist cifar10   # into the data directory, or --root FOLDER
+    python -m helper.download --where                    # print the data directory
 """
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import http.client
 import os
@@ -44,6 +50,7 @@ from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from helper.errors import CourseError, one_line
+from helper.paths import data_dir, resolve_root
 
 TITLES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 
@@ -534,3 +541,64 @@ def _fetch_locked(dataset: str, root: Path, files: list[RemoteFile], deadline: f
     except (OSError, EOFError, tarfile.TarError) as error:
         raise DownloadError(f"Could not unpack {TITLES[dataset]} in {root} ({error}); free some disk "
                             "space, close any program that has its files open, and try again.") from error
+
+
+# ----------------------------------------------------------------------------------------------
+# make data
+
+
+def download(names: list[str] | tuple[str, ...] = ("mnist", "cifar10"),
+             root: str | Path | None = None) -> None:
+    """Download MNIST and/or CIFAR-10 into ``root`` (default the data directory), verified and unpacked.
+
+    A data set already there is read once (torchvision's reader) and unpacked again when damaged. No
+    budget applies (a progress bar per file), only the overall deadline of each data set
+    (``COURSE_DOWNLOAD_DEADLINE_S``, 600 s by default).
+    """
+    from helper.data import UNREADABLE, load_torchvision  # torch, only once something is to be read
+
+    folder = data_dir() if root is None else resolve_root(root)
+    for name in names:
+        if name not in TITLES:
+            raise CourseError(f"Can only download 'mnist' or 'cifar10'; got {name!r}.")
+        if all(p.exists() for p in expected_files(name, folder)):
+            try:
+                load_torchvision(name, folder)
+            except UNREADABLE:
+                print(f"{TITLES[name]} in {folder} is damaged; unpacking it again.")
+                for path in expected_files(name, folder):
+                    path.unlink(missing_ok=True)
+            else:
+                print(f"{TITLES[name]} is already in {folder} (and reads correctly).")
+                continue
+        fetch(name, folder, full_limits())
+        print(f"{TITLES[name]} is ready in {folder} (checksums verified).")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m helper.download --download mnist cifar10 [--root FOLDER]`` or ``--where``; the exit
+    status."""
+    parser = argparse.ArgumentParser(prog="python -m helper.download",
+                                     description="Download the course data sets, or show where they live.")
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--download", nargs="+", choices=sorted(TITLES), metavar="NAME",
+                        help="data sets to download: mnist, cifar10")
+    action.add_argument("--where", action="store_true", help="print the data directory and exit")
+    parser.add_argument("--root", help="download into this folder instead of the data directory")
+    args = parser.parse_args(argv)
+    if args.where:
+        print(data_dir())
+        return 0
+    try:
+        download(args.download, args.root)
+    except CourseError as error:
+        print(error, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted; run the same command again to resume the download.", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

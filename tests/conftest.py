@@ -12,7 +12,8 @@ import pytest
 import torch
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from helper.data import CIFAR10_CLASSES, checkout_root
+from helper.data import CIFAR10_CLASSES
+from helper.paths import checkout_root
 from helper.tools.homework import nbgrader_meta
 from helper.tools.notebooks import lecture_notebooks
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from helper import models, train
+from helper import models
 from helper.errors import CourseError
 from helper.tools import bench
 
@@ -24,8 +24,7 @@ def tiny_cnn() -> nn.Module:
 @pytest.fixture
 def tiny_registered(monkeypatch):
     """A tiny CIFAR-shaped model in the registry, with a full-mode precision, so the tables take seconds."""
-    monkeypatch.setitem(models.CIFAR_MODELS, "tiny", tiny_cnn)
-    monkeypatch.setitem(train.FULL_PRECISION, "tiny", "bf16")
+    monkeypatch.setitem(models.CIFAR_MODELS, "tiny", models.TrainedModel(tiny_cnn, "bf16"))
 
 
 def test_every_table_prints(tiny_registered, capsys):

@@ -16,7 +16,7 @@ import pytest
 import torch
 from conftest import IN_CHECKOUT
 
-from helper import data
+from helper import data, download, paths
 from helper.errors import CourseError
 
 
@@ -181,7 +181,7 @@ def test_missing_data_without_fallback_names_file_and_command(offline, tmp_path)
 
 
 def test_download_command_fails_in_one_sentence_when_offline(offline, tmp_path, capsys):
-    assert data.main(["--download", "mnist", "--root", str(tmp_path)]) == 1
+    assert download.main(["--download", "mnist", "--root", str(tmp_path)]) == 1
     error = capsys.readouterr().err.strip()
     assert error.startswith("Could not download MNIST") and "\n" not in error
     assert str(tmp_path / "MNIST" / "raw") in error and "data/README.md" in error
@@ -207,7 +207,7 @@ def _write_idx(path, array: np.ndarray) -> None:
 
 
 def test_mnist_files_on_disk_are_used(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "fetch", lambda *args: pytest.fail("no download expected"))
+    monkeypatch.setattr(download, "fetch", lambda *args: pytest.fail("no download expected"))
     monkeypatch.setenv("COURSE_DATA", str(tmp_path))  # the default root is the data directory
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
@@ -343,8 +343,8 @@ def test_photo():
 
 @IN_CHECKOUT
 def test_relative_root_is_taken_from_the_checkout(tmp_path):
-    assert data.resolve_root("data") == data.checkout_root() / "data"
-    assert data.resolve_root(tmp_path) == tmp_path
+    assert paths.resolve_root("data") == paths.checkout_root() / "data"
+    assert paths.resolve_root(tmp_path) == tmp_path
 
 
 # ----------------------------------------------------------------------------------------------
@@ -364,49 +364,49 @@ def fake_package(folder: Path, *, name: str = "cnn-course", notebooks: bool = Tr
 @IN_CHECKOUT
 def test_this_checkout_is_detected_and_holds_the_data(no_data_settings):
     root = Path(__file__).resolve().parents[1]
-    assert data.checkout_root() == root
-    assert data.data_dir() == root / "data"
+    assert paths.checkout_root() == root
+    assert paths.data_dir() == root / "data"
 
 
 def test_course_data_wins(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_DATA", str(tmp_path / "elsewhere"))
-    assert data.data_dir() == tmp_path / "elsewhere"
+    assert paths.data_dir() == tmp_path / "elsewhere"
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COURSE_DATA", "relative")
     # taken from the checkout, so make data (at the root) and the notebooks (in notebooks/) agree
-    assert data.data_dir() == (data.checkout_root() or tmp_path) / "relative"
+    assert paths.data_dir() == (paths.checkout_root() or tmp_path) / "relative"
 
 
 def test_a_fake_checkout_is_detected(no_data_settings, monkeypatch, tmp_path):
-    monkeypatch.setattr(data, "PACKAGE_DIR", fake_package(tmp_path / "course"))
-    assert data.checkout_root() == tmp_path / "course"
-    assert data.data_dir() == tmp_path / "course" / "data"
-    assert data.resolve_root("data") == tmp_path / "course" / "data"
+    monkeypatch.setattr(paths, "PACKAGE_DIR", fake_package(tmp_path / "course"))
+    assert paths.checkout_root() == tmp_path / "course"
+    assert paths.data_dir() == tmp_path / "course" / "data"
+    assert paths.resolve_root("data") == tmp_path / "course" / "data"
 
 
 @pytest.mark.parametrize("layout", [dict(name="some-other-project"), dict(notebooks=False)])
 def test_an_installed_package_keeps_its_data_in_the_user_cache(no_data_settings, monkeypatch, tmp_path,
                                                                 layout):
-    monkeypatch.setattr(data, "PACKAGE_DIR", fake_package(tmp_path / "site-packages", **layout))
+    monkeypatch.setattr(paths, "PACKAGE_DIR", fake_package(tmp_path / "site-packages", **layout))
     monkeypatch.setattr(platformdirs, "user_cache_dir", lambda name: str(tmp_path / "cache" / name))
-    assert data.checkout_root() is None
-    assert data.data_dir() == tmp_path / "cache" / "cnn-course"
+    assert paths.checkout_root() is None
+    assert paths.data_dir() == tmp_path / "cache" / "cnn-course"
     monkeypatch.chdir(tmp_path)
-    assert data.resolve_root("mine") == tmp_path / "mine"
+    assert paths.resolve_root("mine") == tmp_path / "mine"
 
 
 def test_where_prints_the_data_directory(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("COURSE_DATA", str(tmp_path))
-    assert data.main(["--where"]) == 0
+    assert download.main(["--where"]) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path)
 
 
 def test_download_defaults_to_the_data_directory(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("COURSE_DATA", str(tmp_path))
-    monkeypatch.setattr(data, "fetch", lambda name, root, limits: pytest.fail(f"{name} is already there"))
-    monkeypatch.setattr(data, "_load_torchvision", lambda name, root: None)  # reads correctly
-    for path in data.expected_files("mnist", tmp_path):
+    monkeypatch.setattr(download, "fetch", lambda name, root, limits: pytest.fail(f"{name} is already there"))
+    monkeypatch.setattr(data, "load_torchvision", lambda name, root: None)  # reads correctly
+    for path in download.expected_files("mnist", tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
-    data.download(["mnist"])
+    download.download(["mnist"])
     assert capsys.readouterr().out.strip() == f"MNIST is already in {tmp_path} (and reads correctly)."

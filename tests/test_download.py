@@ -372,7 +372,7 @@ def test_ctrl_c_keeps_the_partial_file_for_next_time(cifar, serve, monkeypatch, 
         return bar
 
     monkeypatch.setattr(download, "_show", show_then_interrupt)
-    assert data.main(["--download", "cifar10", "--root", str(tmp_path)]) == 130
+    assert download.main(["--download", "cifar10", "--root", str(tmp_path)]) == 130
     assert "resume" in capsys.readouterr().err
     assert (tmp_path / f"{CIFAR_NAME}.part").stat().st_size > 0
     assert not (tmp_path / CIFAR_NAME).exists()
@@ -385,7 +385,7 @@ def test_make_data_with_only_bad_sources_ends_in_one_sentence(cifar, serve, tmp_
     env = {**os.environ, "COURSE_CIFAR10_URLS": f"{bad.url()} {refused_url()} {stalled.url()}",
            "COURSE_DOWNLOAD_DEADLINE_S": str(deadline)}
     start = time.perf_counter()
-    command = [sys.executable, "-m", "helper.data", "--download", "cifar10", "--root", str(tmp_path)]
+    command = [sys.executable, "-m", "helper.download", "--download", "cifar10", "--root", str(tmp_path)]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     elapsed = time.perf_counter() - start
     assert done.returncode == 1
@@ -561,7 +561,7 @@ def test_damaged_unpacked_files_fall_back_and_make_data_repairs_them(cifar, monk
     assert "make data" in str(caught.value) and "\n" not in str(caught.value)
     assert data.get_dataloaders("cifar10", 10, root=tmp_path).info.fell_back
     capsys.readouterr()
-    data.download(["cifar10"], tmp_path)  # the verified archive is still there: no network needed
+    download.download(["cifar10"], tmp_path)  # the verified archive is still there: no network needed
     assert "is damaged; unpacking it again" in capsys.readouterr().out
     assert not data.get_dataloaders("cifar10", 10, root=tmp_path).info.fell_back
 
@@ -594,7 +594,7 @@ def test_an_unreadable_mnist_file_falls_back_with_the_banner(damage, monkeypatch
     with pytest.raises(data.CourseError, match="missing or damaged"):
         data.get_dataloaders("mnist", 8, root=tmp_path, fallback=False)
     with pytest.raises(data.CourseError):  # make data notices the damage, then cannot download here
-        data.download(["mnist"], tmp_path)
+        download.download(["mnist"], tmp_path)
     assert "is damaged; unpacking it again" in capsys.readouterr().out
 
 

@@ -283,7 +283,8 @@ def test_copied_notebooks_run_outside_the_checkout_with_data_in_the_cache(instal
     homework.mkdir()
     copies = [shutil.copy(course_notebook(n), homework) for n in NOTEBOOKS]
     env = student_env(installed.home)
-    where = run([str(installed.python), "-m", "helper.data", "--where"], env=env, cwd=homework).stdout.strip()
+    where = run([str(installed.python), "-m", "helper.download", "--where"], env=env,
+                cwd=homework).stdout.strip()
     assert Path(where) == installed.home / ".cache" / "cnn-course", \
         f"outside a checkout the data should go to the user's cache folder, not {where}"
 

@@ -51,6 +51,52 @@ def test_the_layout_check_catches_an_import_of_the_tools():
     assert not uses_tools(imported_modules("from helper import train, plotting"))
 
 
+HEAVY = ("torch", "torchvision", "sklearn", "skimage", "matplotlib")
+
+
+def test_the_tools_help_starts_without_the_heavy_libraries():
+    probe = ("import runpy, sys\n"
+             "sys.argv = ['helper.tools', '--help']\n"
+             "try:\n    runpy.run_module('helper.tools', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             f"print('loaded:', sorted(name for name in {HEAVY!r} if name in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert "usage: python -m helper.tools" in done.stdout
+    assert done.stdout.rstrip().endswith("loaded: []"), done.stdout.splitlines()[-1]
+
+
+def private_uses(source: str) -> list[str]:
+    """``module._name`` and ``from helper.module import _name`` where the module is another helper module."""
+    tree = ast.parse(source)
+    modules, found = set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("helper"):
+            for alias in node.names:
+                if alias.name.startswith("_"):
+                    found.append(f"{node.module}.{alias.name}")
+                elif node.module == "helper" or node.module.endswith(("tools", "models")):
+                    modules.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            modules.update(a.asname for a in node.names if a.asname and a.name.startswith("helper"))
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules
+                and node.attr.startswith("_") and not node.attr.startswith("__")):
+            found.append(f"{node.value.id}.{node.attr}")
+    return found
+
+
+def test_no_helper_module_uses_another_ones_private_names():
+    offenders = {str(p.relative_to(ROOT)): uses for p in HELPER.rglob("*.py")
+                 if (uses := private_uses(p.read_text(encoding="utf-8")))}
+    assert not offenders, f"private names used across modules: {offenders}"
+
+
+def test_the_private_name_check_catches_both_forms():
+    assert private_uses("from helper import train\ntrain._numerics('fp32', None)") == ["train._numerics"]
+    assert private_uses("from helper.data import _banner") == ["helper.data._banner"]
+    assert private_uses("from helper import train\ntrain.fit") == []
+
+
 def python_cells(path: Path) -> list[str]:
     """The Python of the notebook's code cells, without IPython's ``%`` and ``!`` lines."""
     code = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]

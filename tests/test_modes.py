@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from helper import modes, results
@@ -32,3 +34,22 @@ def test_pick_refuses_inconsistent_settings_in_one_sentence(arguments, message):
 def test_record_result_prints_only_the_headline_outside_a_notebook(capsys):
     assert results.record_result("VGG-16 97.8% on digits", dataset="digits") is None  # no dict as cell output
     assert capsys.readouterr().out == "VGG-16 97.8% on digits\n"
+
+
+RECIPE = modes.Recipe(precision="bf16", channels_last=True, ema_decay=0.998, checkpoint_dir=Path("runs"))
+
+
+def test_the_recipe_is_what_full_mode_adds_and_nothing_else():
+    full = modes.pick("full", lecture=LECTURE, full=FULL, recipe=RECIPE)
+    assert (full.epochs, full.augment, full.flip_tta) == (30, True, True)
+    assert full.fit("07_vgg16") == dict(precision="bf16", channels_last=True, ema_decay=0.998,
+                                         checkpoint=Path("runs") / "07_vgg16.pt")
+    for mode in ("lecture", "smoke"):
+        plain = modes.pick(mode, lecture=LECTURE, full=FULL, recipe=RECIPE)
+        assert (plain.augment, plain.flip_tta, plain.fit("07_vgg16")) == (False, False, {})
+
+
+def test_settings_may_not_repeat_what_the_recipe_sets():
+    with pytest.raises(CourseError, match="The recipe sets augment; leave it out"):
+        modes.pick("lecture", lecture={**LECTURE, "augment": False}, full={**FULL, "augment": True},
+                   recipe=RECIPE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import random
 import shutil
+import time
 
 import matplotlib
 import numpy as np
@@ -13,7 +14,7 @@ import torch
 from filelock import FileLock
 from torch import nn
 
-from helper import data, models, report, repro, train
+from helper import checkpoint, data, device, models, report, repro, train
 from helper.errors import CourseError
 
 matplotlib.use("Agg")
@@ -35,7 +36,7 @@ def tiny_model(seed: int = 0) -> nn.Module:
 
 
 class WithAuxiliaryHeads(nn.Module):
-    """Returns (main, aux1, aux2) logits in training mode and only the main logits in eval mode."""
+    """Returns GoogLeNetOutputs (main, aux1, aux2) in training mode and only the main logits in eval mode."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -46,7 +47,7 @@ class WithAuxiliaryHeads(nn.Module):
     def forward(self, x):
         h = torch.relu(self.body(x))
         if self.training:
-            return self.main(h), self.aux1(h), self.aux2(h)
+            return models.GoogLeNetOutputs(self.main(h), self.aux1(h), self.aux2(h))
         return self.main(h)
 
 
@@ -244,7 +245,8 @@ def test_a_checkpoint_that_cannot_be_written_leaves_no_temporary_file(tmp_path, 
 
 
 def resumable_run(epochs: int, checkpoint, device: str | None, disturb: bool = False,
-                  ema_decay: float | None = None) -> tuple[nn.Module, train.History]:
+                  ema_decay: float | None = None, wrap=lambda loader: loader
+                  ) -> tuple[nn.Module, train.History]:
     """A notebook's training cell in a fresh process: seed, shuffled + augmented loaders (on the CPU or
     kept on ``device``), dropout, schedule. ``disturb`` draws extra random numbers first, as other
     cells of a resumed notebook might.
@@ -260,7 +262,7 @@ def resumable_run(epochs: int, checkpoint, device: str | None, disturb: bool = F
         np.random.rand(3)
         random.random()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
-    history = train.fit(model, loaders.train, loaders.valid, epochs=epochs, optimizer=optimizer,
+    history = train.fit(model, wrap(loaders.train), loaders.valid, epochs=epochs, optimizer=optimizer,
                         schedule=train.one_cycle(0.05), label_smoothing=0.1, ema_decay=ema_decay,
                         checkpoint=checkpoint, progress=False, device=device or "cpu")
     return model, history
@@ -275,14 +277,14 @@ def test_a_resumed_run_continues_exactly_like_an_uninterrupted_one(tmp_path, cap
                                                                     ema_decay):
     straight, straight_history = resumable_run(3, None, device, ema_decay=ema_decay)
     after_straight = (torch.rand(3), np.random.rand(3), random.random())
-    write = train._write_checkpoint
+    write = checkpoint.write_atomically
 
     def write_and_keep_epoch_1(path, state):  # the file as a disconnect after epoch 1 leaves it
         write(path, state)
         if len(state["history"]["train_loss"]) == 1:
             shutil.copy(path, tmp_path / "epoch1.pt")
 
-    monkeypatch.setattr(train, "_write_checkpoint", write_and_keep_epoch_1)
+    monkeypatch.setattr(checkpoint, "write_atomically", write_and_keep_epoch_1)
     resumable_run(3, tmp_path / "run.pt", device, ema_decay=ema_decay)
     resumed, resumed_history = resumable_run(3, tmp_path / "epoch1.pt", device, disturb=True,
                                              ema_decay=ema_decay)
@@ -345,48 +347,67 @@ def test_bad_one_cycle_arguments_raise_one_sentence(max_lr, pct_start):
 ])
 def test_precision_settings_on_cuda_and_float32_elsewhere(monkeypatch, precision, bf16_supported, expected):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: bf16_supported)
-    assert tuple(train._numerics(precision, torch.device("cuda"))) == expected
-    assert tuple(train._numerics(precision, torch.device("cpu"))) == (None, False, False)
+    assert tuple(device.numerics(precision, torch.device("cuda"))) == expected
+    assert tuple(device.numerics(precision, torch.device("cpu"))) == (None, False, False)
 
 
-def test_tf32_scope_sets_and_restores_the_switches():
-    switches = train._tf32_switches()
-    before = [getattr(owner, name) for owner, name, _, _ in switches]
-    for enabled in (True, False):
-        with train._tf32(enabled):
-            assert all(getattr(owner, name) == (on if enabled else off) for owner, name, on, off in switches)
-        assert [getattr(owner, name) for owner, name, _, _ in switches] == before
+def float32_math() -> tuple[str, str]:
+    """How CUDA's float32 convolutions and matrix products compute now ("tf32" or "ieee")."""
+    return torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision
+
+
+def test_the_precision_scope_sets_tf32_on_cuda_only_and_restores_it():
+    before = float32_math()
+    for tf32 in (True, False):
+        settings = device.Numerics(None, tf32, False)
+        with device.precision_scope(settings, torch.device("cuda")):
+            assert float32_math() == (("tf32", "tf32") if tf32 else ("ieee", "ieee"))
+        assert float32_math() == before
+        with device.precision_scope(settings, torch.device("cpu")):
+            assert float32_math() == before, "off CUDA the scope changes nothing"
 
 
 @CUDA
-@pytest.mark.parametrize("precision", train.PRECISIONS)
+@pytest.mark.parametrize("precision", device.PRECISIONS)
 def test_every_precision_trains_on_the_gpu_and_restores_the_switches(precision):
-    switches = train._tf32_switches()
-    before = [getattr(owner, name) for owner, name, _, _ in switches]
+    before = float32_math()
     batches = [(x.cuda(), y.cuda()) for x, y in toy_batches(4)]
     model = tiny_model()
     history = train.fit(model, batches, batches, epochs=3, optimizer=sgd(model, 0.5), precision=precision,
                         progress=False, device="cuda")
     assert history.train_loss[-1] < history.train_loss[0] and all(map(np.isfinite, history.valid_loss))
-    assert [getattr(owner, name) for owner, name, _, _ in switches] == before
+    assert float32_math() == before
 
 
-def test_full_precision_names_every_course_model():
-    assert set(train.FULL_PRECISION) == set(models.CIFAR_MODELS)
-    assert set(train.FULL_PRECISION.values()) <= set(train.PRECISIONS)
+def test_every_registered_model_names_a_full_mode_precision():
+    assert all(entry.precision in device.PRECISIONS for entry in models.CIFAR_MODELS.values())
+    for name in models.CIFAR_MODELS:
+        recipe = train.full_recipe(name)
+        assert recipe.precision == models.CIFAR_MODELS[name].precision and recipe.channels_last
+    with pytest.raises(CourseError, match="Unknown model 'densenet'"):
+        train.full_recipe("densenet")
 
 
-def test_checkpoints_are_snapshots_written_in_the_background(tmp_path):
-    weights = torch.ones(3)
-    state = train._snapshot({"model": {"w": weights}, "rng": (3, (1, 2), None), "steps": [torch.zeros(1)]})
-    weights.add_(1.0)  # training goes on while the snapshot is written
-    assert torch.equal(state["model"]["w"], torch.ones(3)) and state["rng"] == (3, (1, 2), None)
+def test_checkpoints_are_snapshots_written_in_the_background(tmp_path, monkeypatch):
+    after_one_epoch = tiny_model()
+    train.fit(after_one_epoch, toy_batches(3), None, epochs=1, optimizer=sgd(after_one_epoch), progress=False,
+              device="cpu")
+    written, write = [], checkpoint.write_atomically
+
+    def slow_write(path, state):  # the next epoch trains meanwhile
+        time.sleep(0.2)
+        written.append(state["model"])
+        write(path, state)
+
+    monkeypatch.setattr(checkpoint, "write_atomically", slow_write)
     path = tmp_path / "tiny.pt"
     model = tiny_model()
     train.fit(model, toy_batches(3), None, epochs=2, optimizer=sgd(model), checkpoint=path, progress=False,
               device="cpu")
     saved = torch.load(path, weights_only=True)["model"]  # complete once fit returns
     assert all(torch.equal(saved[key], value) for key, value in model.state_dict().items())
+    first = written[0]
+    assert all(torch.equal(first[key], value) for key, value in after_one_epoch.state_dict().items())
 
 
 def test_a_checkpoint_that_cannot_be_written_is_one_sentence(tmp_path):
@@ -537,21 +558,33 @@ def test_ctrl_c_says_what_the_checkpoint_holds(tmp_path):
     assert not (tmp_path / "other.pt").exists()
 
 
-def test_a_run_interrupted_mid_epoch_resumes_exactly(tmp_path, monkeypatch):
+class StopsInEpoch2:
+    """A train loader that is stopped with Ctrl-C after two batches of its second epoch."""
+
+    def __init__(self, loader) -> None:
+        self.loader, self.epoch = loader, 0
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def state_dict(self):
+        return self.loader.state_dict()
+
+    def load_state_dict(self, state) -> None:
+        self.loader.load_state_dict(state)
+
+    def __iter__(self):
+        self.epoch += 1
+        for index, batch in enumerate(self.loader):
+            if self.epoch == 2 and index == 2:
+                raise KeyboardInterrupt
+            yield batch
+
+
+def test_a_run_interrupted_mid_epoch_resumes_exactly(tmp_path):
     straight, straight_history = resumable_run(3, None, None)
-    real_epoch, calls = train._train_epoch, []
-
-    def stopped_in_epoch_2(run, loader, max_steps, history, progress):
-        calls.append(1)
-        if len(calls) == 2:  # two batches of epoch 2 (they draw random numbers), then Ctrl-C
-            real_epoch(run, loader, 2, history, progress)
-            raise KeyboardInterrupt
-        return real_epoch(run, loader, max_steps, history, progress)
-
-    monkeypatch.setattr(train, "_train_epoch", stopped_in_epoch_2)
     with pytest.raises(train.TrainingInterrupted, match="holds them"):
-        resumable_run(3, tmp_path / "run.pt", None)
-    monkeypatch.setattr(train, "_train_epoch", real_epoch)
+        resumable_run(3, tmp_path / "run.pt", None, wrap=StopsInEpoch2)
     resumed, resumed_history = resumable_run(3, tmp_path / "run.pt", None)
     for got, want in zip(resumed.state_dict().values(), straight.state_dict().values(), strict=True):
         assert torch.equal(got, want)
@@ -718,3 +751,32 @@ def test_summarize_training_reports_and_records(capsys, monkeypatch):
     assert headline == f"linear: test accuracy {100 * result.accuracy:.1f}% on digits"
     assert facts == dict(dataset="digits", fell_back=False, device="cpu", epochs=2,
                          test_accuracy=round(result.accuracy, 4), flip_tta=False)
+
+
+class Recorder(nn.Module):
+    """A tiny classifier of 1x8x8 images that keeps every training batch it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.linear = nn.Linear(64, 10)
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, x):
+        if self.training:
+            self.seen.append(x.detach().clone())
+        return self.linear(x.flatten(1))
+
+
+def test_fit_sees_the_batches_a_plain_loop_over_the_loader_yields():
+    def loaders():
+        return data.get_dataloaders("digits", 32, subset=200, shape=(1, 8, 8), augment=True, seed=0)
+
+    model = Recorder()
+    torch.manual_seed(0)  # the augmentation draws from torch's global generator
+    loader = loaders().train
+    plain = [x for _ in range(2) for x, _ in loader]
+    torch.manual_seed(0)
+    train.fit(model, loaders().train, None, epochs=2, optimizer=sgd(model), device="cpu", progress=True)
+    assert len(model.seen) == len(plain)
+    assert all(torch.equal(got, want) for got, want in zip(model.seen, plain, strict=True))

@@ -12,11 +12,13 @@ module             paper
 
 Every model returns logits (no softmax); GoogLeNet in training mode also returns its auxiliary logits.
 Each module's ``__all__`` is what it exports here (as in torchvision), so a new family is one import
-line below plus its entry in :data:`CIFAR_MODELS`.
+line below plus its :class:`TrainedModel` entry in :data:`CIFAR_MODELS`.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from torch import nn
 
@@ -27,13 +29,29 @@ from helper.models.nin import *  # noqa: F403
 from helper.models.resnet import *  # noqa: F403
 from helper.models.vgg import *  # noqa: F403
 
-# The CIFAR-10 configuration (3x32x32 in, 10 logits out) of each architecture a notebook trains.
-# One registry for `make bench` and the model tests.
-CIFAR_MODELS: dict[str, Callable[[], nn.Module]] = {
-    "vgg16_bn": partial(vgg16, batch_norm=True, input_size=32, num_classes=10),  # noqa: F405
-    "resnet56": partial(small_resnet, 9, shortcut_option="A"),  # noqa: F405 - as He et al. (and notebook 08)
-    "resnet34": partial(resnet34, stem="cifar", num_classes=10),  # noqa: F405
-    "nin": partial(nin, num_classes=10),  # noqa: F405
-    "all_conv": partial(all_conv, "C", "all", num_classes=10),  # noqa: F405
-    "googlenet": partial(googlenet, stem="cifar", num_classes=10),  # noqa: F405
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A configuration a notebook trains on CIFAR-10 (3x32x32 in, 10 logits out), and how full mode
+    trains it: ``precision`` is the fastest one that ``python -m helper.tools bench --grid`` measured
+    for it, always with channels-last (README, "Measured results"). Calling it builds the model;
+    keywords replace the entry's own (``CIFAR_MODELS["nin"](width_divisor=2)``)."""
+
+    build: Callable[..., nn.Module]
+    precision: str
+
+    def __call__(self, **overrides: Any) -> nn.Module:
+        return self.build(**overrides)
+
+
+# The one registry of trained configurations: `make bench`, the model tests and full mode's recipe
+# (helper.train.full_recipe) read it. A new architecture is one entry here.
+CIFAR_MODELS: dict[str, TrainedModel] = {
+    "vgg16_bn": TrainedModel(partial(vgg16, batch_norm=True, input_size=32, num_classes=10), "tf32"),  # noqa: F405
+    # shortcut option A, as He et al. and notebook 08; not measured yet, so it follows ResNet-34
+    "resnet56": TrainedModel(partial(small_resnet, 9, shortcut_option="A"), "tf32"),  # noqa: F405
+    "resnet34": TrainedModel(partial(resnet34, stem="cifar", num_classes=10), "tf32"),  # noqa: F405
+    "nin": TrainedModel(partial(nin, num_classes=10), "tf32"),  # noqa: F405
+    "all_conv": TrainedModel(partial(all_conv, "C", "all", num_classes=10), "tf32"),  # noqa: F405
+    "googlenet": TrainedModel(partial(googlenet, stem="cifar", num_classes=10), "bf16"),  # noqa: F405
 }

@@ -8,13 +8,15 @@ parameters, and later work (including the paper's own successors) found them unn
 adds batch norm after every convolution (6,624,904 parameters without its auxiliary heads, 13,004,888
 with them).
 
-In training mode with ``aux_logits=True`` the forward pass returns ``(logits, aux1, aux2)``; the paper
-adds the auxiliary losses with weight 0.3 (``helper.train.auxiliary_loss``, which ``helper.train.fit``
-uses automatically for tuple outputs). In evaluation mode, or with ``aux_logits=False``, it returns the
-logits only.
+In training mode with ``aux_logits=True`` the forward pass returns :class:`GoogLeNetOutputs`
+``(logits, aux1, aux2)``, as torchvision's does; the paper adds the auxiliary losses with weight 0.3
+(``helper.train.auxiliary_loss``, which ``helper.train.fit`` uses for these outputs). In evaluation mode,
+or with ``aux_logits=False``, it returns the logits only.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -22,7 +24,8 @@ from torch import nn
 from helper.errors import CourseError
 from helper.models.common import check_width_divisor
 
-__all__ = ["GoogLeNet", "InceptionAux", "InceptionModule", "INCEPTION_MODULES", "conv_relu", "googlenet"]
+__all__ = ["GoogLeNet", "GoogLeNetOutputs", "InceptionAux", "InceptionModule", "INCEPTION_MODULES",
+           "conv_relu", "googlenet"]
 
 # Szegedy et al. (2015), Table 1: for every Inception module the number of output channels of
 # "#1x1", "#3x3 reduce", "#3x3", "#5x5 reduce", "#5x5" and "pool proj". The paper also lists the
@@ -41,6 +44,14 @@ INCEPTION_MODULES: dict[str, tuple[int, int, int, int, int, int]] = {
 }
 
 STEMS = ("imagenet", "cifar")
+
+
+class GoogLeNetOutputs(NamedTuple):
+    """What GoogLeNet returns in training mode: the main logits and those of its two auxiliary heads."""
+
+    logits: torch.Tensor
+    aux1: torch.Tensor
+    aux2: torch.Tensor
 
 
 def conv_relu(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> nn.Sequential:
@@ -175,8 +186,8 @@ class GoogLeNet(nn.Module):
                 nn.init.normal_(module.weight, 0.0, 0.01)
                 nn.init.zeros_(module.bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Return the logits, or ``(logits, aux1, aux2)`` in training mode with auxiliary heads."""
+    def forward(self, x: torch.Tensor) -> torch.Tensor | GoogLeNetOutputs:
+        """Return the logits, or :class:`GoogLeNetOutputs` in training mode with auxiliary heads."""
         x = self.stem(x)
         x = self.maxpool3(self.inception3b(self.inception3a(x)))
         x = self.inception4a(x)
@@ -187,7 +198,7 @@ class GoogLeNet(nn.Module):
         x = self.inception5b(self.inception5a(x))
         logits = self.fc(self.dropout(torch.flatten(self.avgpool(x), 1)))
         if aux1 is not None and aux2 is not None:
-            return logits, aux1, aux2
+            return GoogLeNetOutputs(logits, aux1, aux2)
         return logits
 
 

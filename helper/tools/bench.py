@@ -4,7 +4,7 @@ All figures are training images per second on :func:`helper.train.default_device
 
 1. ``--grid`` (on by default on a GPU): the bare training step of every model in IEEE fp32, TF32
    and bf16, NCHW and channels-last, on batches already on the device. The fastest cell is what
-   :data:`helper.train.FULL_PRECISION` should say for that model.
+   the registry entry (:data:`helper.models.CIFAR_MODELS`) should say for that model.
 2. ``helper.train.fit`` against a bare loop (forward, loss, ``zero_grad``, ``backward``, ``step``)
    on the same model, optimizer and batches, at the model's full-mode precision and layout.
    Goal: ``fit`` costs at most 5%. A second column adds full mode's moving average of the weights
@@ -30,7 +30,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -41,6 +40,7 @@ from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
 from helper import data, models, train
+from helper import device as device_settings
 from helper.errors import CourseError
 
 Batches = list[tuple[torch.Tensor, torch.Tensor]]
@@ -74,7 +74,7 @@ class Settings:
 
 def full_mode(name: str) -> tuple[str, bool]:
     """(precision, channels_last) of ``name``'s full-mode configuration."""
-    return train.FULL_PRECISION[name], True
+    return models.CIFAR_MODELS[name].precision, True
 
 
 def make_batches(count: int, batch_size: int, image_size: int, classes: int, device: torch.device,
@@ -83,7 +83,7 @@ def make_batches(count: int, batch_size: int, image_size: int, classes: int, dev
     return [
         (
             torch.randn(batch_size, 3, image_size, image_size, device=device).to(
-                memory_format=train.memory_format(channels_last, device)),
+                memory_format=device_settings.memory_format(channels_last, device)),
             torch.randint(classes, (batch_size,), device=device),
         )
         for _ in range(count)
@@ -101,13 +101,13 @@ def bare_loop(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimiz
     """The textbook training loop, with nothing else in it, under ``fit``'s numerics for ``precision``."""
     loss_fn = nn.CrossEntropyLoss()
     device = batches[0][0].device
-    numerics = train._numerics(precision, device)  # the very settings fit applies
+    numerics = device_settings.numerics(precision, device)  # the very settings fit applies
     model.train()
-    with train._tf32(numerics.tf32) if device.type == "cuda" else nullcontext():
+    with device_settings.precision_scope(numerics, device):
         for inputs, targets in batches:
-            with train._autocast(numerics):
+            with device_settings.autocast(numerics):
                 outputs = model(inputs)
-                if isinstance(outputs, tuple):
+                if isinstance(outputs, models.GoogLeNetOutputs):
                     loss = train.auxiliary_loss(outputs, targets, loss_fn)
                 else:
                     loss = loss_fn(outputs, targets)
@@ -119,7 +119,7 @@ def bare_loop(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimiz
 def helper_loop(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimizer,
                 precision: str = "fp32", channels_last: bool = False, ema_decay: float | None = None) -> None:
     """The same steps through ``helper.train.fit`` (one epoch, no validation, no progress bar)."""
-    train.fit(model, batches, None, epochs=1, optimizer=optimizer, device=train.model_device(model),
+    train.fit(model, batches, None, epochs=1, optimizer=optimizer, device=device_settings.model_device(model),
               precision=precision, channels_last=channels_last, ema_decay=ema_decay, progress=False)
 
 
@@ -127,7 +127,8 @@ def new_model(build: Callable[[], nn.Module], settings: Settings, channels_last:
               ) -> tuple[nn.Module, torch.optim.Optimizer]:
     """A fresh model (seed 0) on the device, in the layout asked for, and its SGD optimizer."""
     torch.manual_seed(0)
-    model = build().to(settings.device, memory_format=train.memory_format(channels_last, settings.device))
+    layout = device_settings.memory_format(channels_last, settings.device)
+    model = build().to(settings.device, memory_format=layout)
     return model, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
 
@@ -213,7 +214,7 @@ def _label(precision: str, channels_last: bool) -> str:
 
 
 def grid_table(names: list[str], settings: Settings) -> None:
-    """Images/s of the bare step per model and (precision, layout); the fastest against FULL_PRECISION."""
+    """Images/s of the bare step per model and (precision, layout); the fastest against the registry's."""
     rows = []
     for name in names:
         cells = [cifar_step(name, partial(bare_loop, precision=precision), settings, channels_last)
@@ -311,7 +312,7 @@ def profile_report(name: str, settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    device = train.default_device()
+    device = device_settings.default_device()
     on_gpu = device.type == "cuda"  # the grid's precisions and layouts apply only there
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     names = ", ".join(models.CIFAR_MODELS)

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, metadata, version
 
-from helper.data import PROJECT_NAME, checkout_root
 from helper.errors import CourseError
+from helper.paths import PROJECT_NAME, checkout_root
 from helper.tools.notebooks import REPO_ROOT
 
 PYTEST = ["-m", "pytest", "-p", "no:cacheprovider"]
@@ -74,7 +74,7 @@ def diagrams(args: list[str]) -> int:
 
 
 def data(args: list[str]) -> int:
-    from helper import data as tool
+    from helper import download as tool
 
     return tool.main(args or ["--download", "mnist", "cifar10"])
 
@@ -106,7 +106,7 @@ def test_fast(args: list[str]) -> int:
 
 COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "run": (run, "execute notebooks: [--mode lecture|full|smoke] [--out build] [NB ...]"),
-    "data": (data, "download MNIST and CIFAR-10 (python -m helper.data --help); --where: the folder"),
+    "data": (data, "download MNIST and CIFAR-10 (python -m helper.download --help); --where: the folder"),
     "homework": (homework, "student copies in homework/, kept once there: [NB ...] [--out DIR]"),
     "check-homework": (check_homework, "run a student copy's checks: FILE [--limit SECONDS]"),
     "bench": (bench, "training speed: fit vs a bare loop, ours vs torchvision"),

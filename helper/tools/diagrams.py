@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Patch, Rectangle
 from matplotlib.path import Path as MplPath
 
-from helper.data import checkout_root
+from helper.paths import checkout_root
 from helper.plotting import DIAGRAMS
 
 FIGURE_DIR = DIAGRAMS  # helper/figures/, where helper.plotting.show_diagram reads them

@@ -19,9 +19,9 @@ from importlib.metadata import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from helper.data import PROJECT_NAME, checkout_root
 from helper.errors import CourseError, one_line
 from helper.modes import check_mode
+from helper.paths import PROJECT_NAME, checkout_root
 
 if TYPE_CHECKING:  # imported where used, so that `python -m helper.tools data` runs without the tools extra
     import nbformat
