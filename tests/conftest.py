@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 from pathlib import Path
 
 import nbformat
@@ -11,7 +12,9 @@ import numpy as np
 import pytest
 import torch
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from torch import nn
 
+from helper import models
 from helper.data import CIFAR10_CLASSES
 from helper.paths import checkout_root
 from helper.tools.homework import nbgrader_meta
@@ -34,6 +37,15 @@ IN_CHECKOUT = pytest.mark.skipif(checkout_root() is None, reason="helper is inst
 
 # The checkout's notebooks (also when helper itself is installed elsewhere, as in tests/test_install.py).
 COURSE_NOTEBOOKS = lecture_notebooks(Path(__file__).resolve().parents[1] / "notebooks")
+META = torch.device("meta")
+
+
+def on_meta(build, *args, **kwargs) -> nn.Module:
+    """Build a model with shape-only tensors (fast, no memory)."""
+    with META:
+        return build(*args, **kwargs)
+
+
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
@@ -77,6 +89,38 @@ def course_notebook_params() -> list:
     if not COURSE_NOTEBOOKS:
         return [pytest.param(None, marks=pytest.mark.skip(reason="no notebooks/NN_*.ipynb yet"), id="none")]
     return [pytest.param(p, id=p.stem) for p in COURSE_NOTEBOOKS]
+
+
+# A notebook's full-mode recipe, in its configuration cell: modes.pick(..., recipe=train.full_recipe("nin")).
+RECIPE_CALL = re.compile(r"""train\.full_recipe\(\s*["'](\w+)["']""")
+
+
+def full_mode_models(folder: Path) -> dict[str, list[str]]:
+    """By notebook number, the registered models whose full-mode recipe the notebook uses (only notebooks
+    that have one): the notebooks whose full mode trains on CIFAR-10."""
+    found = {}
+    for path in lecture_notebooks(folder):
+        code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+        if names := RECIPE_CALL.findall(code):
+            found[path.name[:2]] = names
+    return found
+
+
+def numbering_problems(notebooks: list[Path]) -> list[str]:
+    """What is wrong with the numbers of ``notebooks`` (lecture order): 01, 02, ... without gaps."""
+    numbers = [int(p.name[:2]) for p in notebooks]
+    expected = list(range(1, len(numbers) + 1))
+    return [] if numbers == expected else [f"notebook numbers {numbers} should be {expected}"]
+
+
+def registry_problems(folder: Path) -> list[str]:
+    """Registered models that no notebook trains in full mode, and recipes that name no registered model."""
+    trained = {name for names in full_mode_models(folder).values() for name in names}
+    problems = [f"{name} is registered but no notebook's full mode trains it" for name in
+                sorted(set(models.CIFAR_MODELS) - trained)]
+    problems += [f"a notebook's recipe names {name}, which is not registered" for name in
+                 sorted(trained - set(models.CIFAR_MODELS))]
+    return problems
 
 
 def solution_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:

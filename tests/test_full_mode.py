@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import COURSE_NOTEBOOKS, cifar10_members
+from conftest import COURSE_NOTEBOOKS, cifar10_members, full_mode_models
 
 from helper import download
 from helper.results import read_result
@@ -23,7 +23,8 @@ from helper.tools.notebooks import execute, select
 pytestmark = pytest.mark.notebook
 
 SHIM = Path(__file__).resolve().parent / "full_mode_shim"
-FULL_MODE_NOTEBOOKS = ["07", "08", "09", "11", "12", "13"]  # 03 needs MNIST's own statistics (it checks them)
+# The notebooks with a full-mode recipe (train.full_recipe in their configuration cell)
+FULL_MODE_NOTEBOOKS = sorted(full_mode_models(Path(__file__).resolve().parents[1] / "notebooks"))
 RESUMING = "Resuming from "
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -12,11 +13,20 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import COURSE_NOTEBOOKS, course_notebook_params
+from conftest import (
+    COURSE_NOTEBOOKS,
+    course_notebook_params,
+    full_mode_models,
+    numbering_problems,
+    registry_problems,
+)
+from nbformat.v4 import new_code_cell, new_notebook
+from torch import nn
 
+from helper import models, train
 from helper.plotting import diagram_names
 from helper.tools.cli import COMMANDS
-from helper.tools.notebooks import SETUP_CELL, colab_url, diagram_of
+from helper.tools.notebooks import SETUP_CELL, colab_url, diagram_of, lecture_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 HELPER = ROOT / "helper"
@@ -321,8 +331,31 @@ def test_readme_links_each_notebook_to_colab():
         "README.md's notebook table should link each notebook to Colab by its own path"
 
 
-def test_every_notebook_is_found():
-    assert len(COURSE_NOTEBOOKS) == 13
+def test_the_notebooks_are_numbered_in_order_without_gaps():
+    assert COURSE_NOTEBOOKS, "the notebooks should be found"
+    assert numbering_problems(COURSE_NOTEBOOKS) == []
+    assert numbering_problems([Path("01_a.ipynb"), Path("03_c.ipynb")]), "a gap should be reported"
+
+
+def test_each_registered_model_is_trained_in_full_mode_by_a_notebook():
+    assert registry_problems(ROOT / "notebooks") == []
+
+
+def test_a_new_architecture_is_one_module_one_registry_entry_and_one_notebook(tmp_path, monkeypatch):
+    """The checks above find a new notebook and a new registry entry, with no other edit."""
+    folder = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", folder)
+    number = f"{len(COURSE_NOTEBOOKS) + 1:02d}"
+    config = ('cfg = modes.pick(MODE, lecture=dict(lr=0.1), full=dict(lr=0.1), '
+              'recipe=train.full_recipe("densenet"))')
+    nbformat.write(new_notebook(cells=[new_code_cell(config)]), folder / f"{number}_densenet.ipynb")
+    assert registry_problems(folder) == ["a notebook's recipe names densenet, which is not registered"]
+    entry = models.TrainedModel(lambda: nn.Linear(3, 10), "bf16")
+    monkeypatch.setitem(models.CIFAR_MODELS, "densenet", entry)
+    assert numbering_problems(lecture_notebooks(folder)) == []
+    assert registry_problems(folder) == []
+    assert full_mode_models(folder)[number] == ["densenet"], "test_full_mode.py runs it in full mode"
+    assert train.full_recipe("densenet").precision == "bf16"
 
 
 def test_notebooks_show_diagrams_as_outputs_not_markdown_images():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torchvision
+from conftest import on_meta
 from torch import nn
 
 from helper.errors import CourseError
@@ -19,25 +20,16 @@ from helper.models import (
     Bottleneck,
     ZeroPadShortcut,
     all_conv,
+    cifar_resnet,
     googlenet,
     nin,
     projection,
     resnet,
-    small_resnet,
     vgg,
 )
 from helper.models.allconv import BASES, VARIANTS
 from helper.models.googlenet import INCEPTION_MODULES, InceptionModule
-from helper.profile import count_macs, count_parameters
-
-META = torch.device("meta")
-
-
-def on_meta(build, *args, **kwargs) -> nn.Module:
-    """Build a model with shape-only tensors (fast, no memory)."""
-    with META:
-        return build(*args, **kwargs)
-
+from helper.profile import count_macs, count_parameters, weight_layers
 
 # --------------------------------------------------------------------------------------------- VGG
 
@@ -92,8 +84,9 @@ def test_vgg_width_divisor_keeps_depth_and_head():
     linears = [(m.in_features, m.out_features) for m in narrow.classifier if isinstance(m, nn.Linear)]
     assert linears == [(64, 512), (512, 512), (512, 10)]  # the hidden layers keep their width
     assert narrow(torch.randn(2, 3, 32, 32)).shape == (2, 10)
-    cifar = {"input_size": 32, "num_classes": 10, "batch_norm": True}
-    assert count_parameters(vgg("D", **cifar, width_divisor=1)) == count_parameters(vgg("D", **cifar))
+    paper = on_meta(vgg, "D", input_size=32, num_classes=10, batch_norm=True, width_divisor=1)
+    theirs = on_meta(torchvision.models.vgg16_bn, weights=None)
+    assert count_parameters(paper.features) == count_parameters(theirs.features), "1 is the paper's widths"
 
 
 # ------------------------------------------------------------------------------------------ ResNet
@@ -123,9 +116,7 @@ def test_resnet_blocks_per_stage(depth):
     assert [len(stage) for stage in stages] == PAPER_BLOCKS[depth]
     block = BasicBlock if depth < 50 else Bottleneck
     assert all(isinstance(b, block) for stage in stages for b in stage)
-    # weight layers: stem conv + 2 or 3 per block + fc (projection shortcuts are not counted)
-    per_block = 2 if depth < 50 else 3
-    assert 1 + per_block * sum(PAPER_BLOCKS[depth]) + 1 == depth
+    assert weight_layers(model) == depth, "stem, 2 or 3 convolutions per block and fc; shortcuts not counted"
 
 
 # He et al. Table 1 gives 1.8, 3.6, 3.8, 7.6, 11.3 x 10^9; ours (and torchvision's) put the stride of a
@@ -191,10 +182,10 @@ def test_basic_block_shortcuts_and_plain_switch():
 
 
 def test_zero_initialised_residual_block_is_the_identity_on_relu_outputs():
-    block = small_resnet(1, zero_init_residual=True).stages[0][0]  # 16 -> 16 channels, identity shortcut
+    block = cifar_resnet(1, zero_init_residual=True).stages[0][0]  # 16 -> 16 channels, identity shortcut
     x = torch.relu(torch.randn(4, 16, 6, 6))
     assert block.downsample is None and torch.equal(block(x), x)
-    assert not torch.equal(small_resnet(1).stages[0][0](x), x)
+    assert not torch.equal(cifar_resnet(1).stages[0][0](x), x)
 
 
 def shortcut_kinds(model: nn.Module) -> list[str]:
@@ -205,8 +196,8 @@ def shortcut_kinds(model: nn.Module) -> list[str]:
 
 
 def test_small_resnet_residual_and_plain_twins():
-    residual = small_resnet(3)
-    plain = small_resnet(3, residual=False)
+    residual = cifar_resnet(3)
+    plain = cifar_resnet(3, residual=False)
     weight_layers = [m for m in residual.modules() if isinstance(m, nn.Linear)] + [
         m for m in residual.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)
     ]
@@ -215,21 +206,21 @@ def test_small_resnet_residual_and_plain_twins():
     assert set(shortcut_kinds(plain)) == {"none"}
     # the plain twin lacks exactly the two projection shortcuts (1x1 conv + batch norm each)
     assert count_parameters(residual) - count_parameters(plain) == (16 * 32 + 2 * 32) + (32 * 64 + 2 * 64)
-    grey = small_resnet([1, 2], in_channels=1, widths=(8, 16))
+    grey = cifar_resnet([1, 2], in_channels=1, widths=(8, 16))
     assert grey(torch.randn(2, 1, 28, 28)).shape == (2, 10)
 
 
 def test_small_resnet_option_a_has_the_parameters_of_its_plain_twin():
-    option_a = small_resnet(9, shortcut_option="A")
+    option_a = cifar_resnet(9, shortcut_option="A")
     assert shortcut_kinds(option_a) == ["identity"] * 9 + (["ZeroPadShortcut"] + ["identity"] * 8) * 2
-    assert count_parameters(option_a) == count_parameters(small_resnet(9, residual=False))
+    assert count_parameters(option_a) == count_parameters(cifar_resnet(9, residual=False))
     assert option_a(torch.randn(2, 3, 32, 32)).shape == (2, 10)
 
 
 def test_the_registered_resnet56_is_he_et_als_cifar_network():
     # He et al. (2016), Table 6: option A shortcuts throughout, 0.85 M parameters for 56 layers.
     model = CIFAR_MODELS["resnet56"]()
-    assert shortcut_kinds(model) == shortcut_kinds(small_resnet(9, shortcut_option="A"))
+    assert shortcut_kinds(model) == shortcut_kinds(cifar_resnet(9, shortcut_option="A"))
     assert round(count_parameters(model) / 1e6, 2) == 0.85
 
 
@@ -419,8 +410,8 @@ def test_imagenet_models_train_at_224(name):
         lambda: googlenet(stem="tiny"),
         lambda: all_conv("D"),
         lambda: all_conv("C", "pool"),
-        lambda: small_resnet([1, 1]),
-        lambda: small_resnet(3, shortcut_option="C"),
+        lambda: cifar_resnet([1, 1]),
+        lambda: cifar_resnet(3, shortcut_option="C"),
         lambda: vgg("D", width_divisor=3),
         lambda: resnet(34, width_divisor=128),
         lambda: ZeroPadShortcut(32, 16, 2),
@@ -440,3 +431,20 @@ def test_class_maps_average_to_the_logits(build):
     maps = net.class_maps(x)
     assert maps.shape[:2] == (2, 10) and maps.dim() == 4
     torch.testing.assert_close(maps.mean((2, 3)), net(x))
+
+
+def test_cifar_resnet_width_divisor_narrows_every_stage_and_keeps_the_depth():
+    narrow = cifar_resnet(3, width_divisor=2)
+    assert [stage[-1].conv2.out_channels for stage in narrow.stages] == [8, 16, 32]
+    assert weight_layers(narrow) == weight_layers(cifar_resnet(3)) == 20
+    assert narrow(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    with pytest.raises(CourseError, match="width_divisor must be a whole number"):
+        cifar_resnet(3, width_divisor=3)
+
+
+def test_builders_pass_every_keyword_on_to_their_class():
+    assert nin(dropout=0.2).layers.dropout1.p == 0.2
+    assert all_conv("C", "all", dropout=False, width_divisor=2).variant == "all"
+    assert googlenet(stem="cifar", aux_logits=False, num_classes=10).aux1 is None
+    with pytest.raises(TypeError):
+        nin(drop_out=0.2)

@@ -41,10 +41,17 @@ def test_plot_history(valid):
     assert list(accuracy_line.get_ydata()) == pytest.approx([30.0, 60.0, 80.0])  # shown in percent
 
 
-def test_live_plot_is_silent_outside_a_notebook():
+def test_live_plot_is_silent_outside_a_notebook(capsys, monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *args, **kwargs: shown.append(args))
+    figures = plt.get_fignums()
     live = plotting.LivePlot()
     live.update(sample_history())
     live.close()
+    assert shown == [] and plt.get_fignums() == figures, "outside a notebook nothing is drawn or displayed"
+    assert capsys.readouterr() == ("", "")
 
 
 def test_show_images_marks_wrong_predictions_in_red():

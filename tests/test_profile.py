@@ -135,10 +135,10 @@ def test_bad_depth_raises_course_error(depth):
 
 @pytest.mark.parametrize("depth", [20, 56])
 def test_weight_layers_of_cifar_resnets_are_6n_plus_2_with_or_without_shortcuts(depth):
-    from helper.models import small_resnet
+    from helper.models import cifar_resnet
 
     blocks = (depth - 2) // 6
-    assert weight_layers(small_resnet(blocks)) == weight_layers(small_resnet(blocks, residual=False)) == depth
+    assert weight_layers(cifar_resnet(blocks)) == weight_layers(cifar_resnet(blocks, residual=False)) == depth
 
 
 @pytest.mark.parametrize("depth", [18, 34, 50, 152])

@@ -49,7 +49,7 @@ class TrainedModel:
 CIFAR_MODELS: dict[str, TrainedModel] = {
     "vgg16_bn": TrainedModel(partial(vgg16, batch_norm=True, input_size=32, num_classes=10), "tf32"),  # noqa: F405
     # shortcut option A, as He et al. and notebook 08; not measured yet, so it follows ResNet-34
-    "resnet56": TrainedModel(partial(small_resnet, 9, shortcut_option="A"), "tf32"),  # noqa: F405
+    "resnet56": TrainedModel(partial(cifar_resnet, 9, shortcut_option="A"), "tf32"),  # noqa: F405
     "resnet34": TrainedModel(partial(resnet34, stem="cifar", num_classes=10), "tf32"),  # noqa: F405
     "nin": TrainedModel(partial(nin, num_classes=10), "tf32"),  # noqa: F405
     "all_conv": TrainedModel(partial(all_conv, "C", "all", num_classes=10), "tf32"),  # noqa: F405

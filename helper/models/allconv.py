@@ -21,6 +21,8 @@ global average pooling over the 6x6 class maps.
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import nn
 
 from helper.errors import CourseError
@@ -109,20 +111,12 @@ class AllConvNet(ClassMapNet):
         self.base, self.variant = base, variant
 
 
-def all_conv(
-    base: str = "C",
-    variant: str = "all",
-    *,
-    num_classes: int = 10,
-    in_channels: int = 3,
-    dropout: bool = True,
-    width_divisor: int = 1,
-) -> AllConvNet:
+def all_conv(base: str = "C", variant: str = "all", **kwargs: Any) -> AllConvNet:
     """Build base model ``base`` ("A", "B", "C") in ``variant`` ("base", "strided", "convpool", "all").
 
     ``all_conv("C", "all")`` is All-CNN-C, the paper's best CIFAR-10 model (9.08% error without
     augmentation, about 1.4 M parameters). ``dropout=False`` drops the paper's input and pooling
-    dropout, which helps when training for only a few epochs; ``width_divisor`` narrows every layer.
+    dropout, which helps when training for only a few epochs; ``width_divisor`` narrows every layer
+    (the keywords are :class:`AllConvNet`'s).
     """
-    return AllConvNet(base, variant, num_classes=num_classes, in_channels=in_channels, dropout=dropout,
-                      width_divisor=width_divisor)
+    return AllConvNet(base, variant, **kwargs)

@@ -1,4 +1,4 @@
-"""What the architectures of notebooks 11-13 share: class maps averaged into logits, and narrower copies."""
+"""What the architectures share: the stems, narrower copies, and class maps averaged into logits."""
 
 from __future__ import annotations
 
@@ -11,9 +11,19 @@ from torch import nn
 
 from helper.errors import CourseError, is_whole
 
-__all__ = ["ClassMapNet"]
+__all__ = ["STEMS", "ClassMapNet"]
+
+# The two stems of the networks that come in ImageNet and CIFAR-10 versions (ResNet, GoogLeNet): the
+# paper's, which shrinks a 224-pixel image early, and one 3x3 stride-1 convolution that keeps 32 pixels.
+STEMS = ("imagenet", "cifar")
 
 CLASS_MAP_INIT_STD = 0.01
+
+
+def check_stem(stem: str) -> None:
+    """Raise :class:`CourseError` unless ``stem`` is one of :data:`STEMS`."""
+    if stem not in STEMS:
+        raise CourseError(f"stem must be one of {', '.join(map(repr, STEMS))}; got {stem!r}.")
 
 
 def check_width_divisor(width_divisor: int, widths: Iterable[int]) -> None:

@@ -16,13 +16,12 @@ or with ``aux_logits=False``, it returns the logits only.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 
-from helper.errors import CourseError
-from helper.models.common import check_width_divisor
+from helper.models.common import check_stem, check_width_divisor
 
 __all__ = ["GoogLeNet", "GoogLeNetOutputs", "InceptionAux", "InceptionModule", "INCEPTION_MODULES",
            "conv_relu", "googlenet"]
@@ -43,7 +42,6 @@ INCEPTION_MODULES: dict[str, tuple[int, int, int, int, int, int]] = {
     "5b": (384, 192, 384, 48, 128, 128),
 }
 
-STEMS = ("imagenet", "cifar")
 
 
 class GoogLeNetOutputs(NamedTuple):
@@ -142,8 +140,7 @@ class GoogLeNet(nn.Module):
         width_divisor: int = 1,
     ) -> None:
         super().__init__()
-        if stem not in STEMS:
-            raise CourseError(f"stem must be one of {', '.join(map(repr, STEMS))}; got {stem!r}.")
+        check_stem(stem)
         module_widths = [c for widths in INCEPTION_MODULES.values() for c in widths]
         check_width_divisor(width_divisor, [64, 192, 128, 1024, *module_widths])
         c64, c192 = 64 // width_divisor, 192 // width_divisor
@@ -187,29 +184,35 @@ class GoogLeNet(nn.Module):
                 nn.init.zeros_(module.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | GoogLeNetOutputs:
-        """Return the logits, or :class:`GoogLeNetOutputs` in training mode with auxiliary heads."""
-        x = self.stem(x)
-        x = self.maxpool3(self.inception3b(self.inception3a(x)))
-        x = self.inception4a(x)
-        aux1 = self.aux1(x) if self.aux1 is not None and self.training else None
-        x = self.inception4d(self.inception4c(self.inception4b(x)))
-        aux2 = self.aux2(x) if self.aux2 is not None and self.training else None
-        x = self.maxpool4(self.inception4e(x))
-        x = self.inception5b(self.inception5a(x))
-        logits = self.fc(self.dropout(torch.flatten(self.avgpool(x), 1)))
+        """Return the logits, or :class:`GoogLeNetOutputs` in training mode with auxiliary heads.
+
+        The shapes are those of a 224-pixel image through the ImageNet stem at the paper's widths; the
+        CIFAR stem keeps a 32-pixel image at 32 x 32 up to ``maxpool3`` (then 16 x 16, then 8 x 8).
+        """
+        x = self.stem(x)  # N x 192 x 28 x 28
+        x = self.inception3a(x)  # N x 256 x 28 x 28
+        x = self.inception3b(x)  # N x 480 x 28 x 28
+        x = self.maxpool3(x)  # N x 480 x 14 x 14
+        x = self.inception4a(x)  # N x 512 x 14 x 14
+        aux1 = self.aux1(x) if self.aux1 is not None and self.training else None  # N x num_classes
+        x = self.inception4b(x)  # N x 512 x 14 x 14
+        x = self.inception4c(x)  # N x 512 x 14 x 14
+        x = self.inception4d(x)  # N x 528 x 14 x 14
+        aux2 = self.aux2(x) if self.aux2 is not None and self.training else None  # N x num_classes
+        x = self.inception4e(x)  # N x 832 x 14 x 14
+        x = self.maxpool4(x)  # N x 832 x 7 x 7
+        x = self.inception5a(x)  # N x 832 x 7 x 7
+        x = self.inception5b(x)  # N x 1024 x 7 x 7
+        x = self.avgpool(x)  # N x 1024 x 1 x 1
+        x = torch.flatten(x, 1)  # N x 1024
+        x = self.dropout(x)
+        logits = self.fc(x)  # N x num_classes
         if aux1 is not None and aux2 is not None:
             return GoogLeNetOutputs(logits, aux1, aux2)
         return logits
 
 
-def googlenet(
-    *,
-    num_classes: int = 1000,
-    in_channels: int = 3,
-    aux_logits: bool = True,
-    stem: str = "imagenet",
-    width_divisor: int = 1,
-) -> GoogLeNet:
-    """Build GoogLeNet (Szegedy et al. 2015, Table 1); see :class:`GoogLeNet` for the two stems."""
-    return GoogLeNet(num_classes=num_classes, in_channels=in_channels, aux_logits=aux_logits, stem=stem,
-                     width_divisor=width_divisor)
+def googlenet(**kwargs: Any) -> GoogLeNet:
+    """Build GoogLeNet (Szegedy et al. 2015, Table 1); the keywords are :class:`GoogLeNet`'s (its two
+    stems, ``aux_logits``, ``width_divisor``)."""
+    return GoogLeNet(**kwargs)

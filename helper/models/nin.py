@@ -8,6 +8,8 @@ one feature map per class, and the average of each map is that class's logit.
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import nn
 
 from helper.models.common import ClassMapNet, check_width_divisor
@@ -77,6 +79,7 @@ class NiN(ClassMapNet):
         super().__init__(layers)
 
 
-def nin(*, num_classes: int = 10, in_channels: int = 3, width_divisor: int = 1) -> NiN:
-    """Build the Network in Network of Lin et al. for ``num_classes`` classes; see :class:`NiN`."""
-    return NiN(num_classes=num_classes, in_channels=in_channels, width_divisor=width_divisor)
+def nin(**kwargs: Any) -> NiN:
+    """Build the Network in Network of Lin et al.; the keywords are :class:`NiN`'s (``num_classes``,
+    ``in_channels``, ``dropout``, ``width_divisor``)."""
+    return NiN(**kwargs)

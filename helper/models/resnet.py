@@ -6,7 +6,7 @@ Three things live here:
 * :class:`BasicBlock` and :class:`Bottleneck`: the two building blocks of the paper's Figure 5, and
   the two kinds of shortcut where the shape changes: :func:`projection` (the paper's option B) and
   :class:`ZeroPadShortcut` (option A).
-* :class:`SmallResNet` and :func:`small_resnet`: the CIFAR-10 networks of Section 4.2 (ResNet-20 to
+* :class:`CifarResNet` and :func:`cifar_resnet`: the CIFAR-10 networks of Section 4.2 (ResNet-20 to
   -110), built from :class:`BasicBlock`, with a switch that removes the shortcuts to get the "plain"
   network the paper compares against (its Figures 4 and 6).
 * :class:`ResNet` and :func:`resnet`: the ImageNet networks of Table 1 (18 to 152 layers).
@@ -20,16 +20,18 @@ The paper calls the stem ``conv1`` and the four stages ``conv2_x`` to ``conv5_x`
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
 from helper.errors import CourseError
-from helper.models.common import check_width_divisor
+from helper.models.common import check_stem, check_width_divisor
 
 __all__ = [
     "BasicBlock",
     "Bottleneck",
+    "CifarResNet",
     "ResNet",
     "SmallResNet",
     "ZeroPadShortcut",
@@ -41,6 +43,7 @@ __all__ = [
     "resnet50",
     "resnet101",
     "resnet152",
+    "cifar_resnet",
     "small_resnet",
 ]
 
@@ -186,7 +189,7 @@ def _zero_init_last_bn(model: nn.Module) -> None:
 SHORTCUT_OPTIONS = ("A", "B")
 
 
-class SmallResNet(nn.Module):
+class CifarResNet(nn.Module):
     """The CIFAR-10 networks of Section 4.2 (ResNet-20 ... -110), built from :class:`BasicBlock`.
 
     A 3x3 convolution to ``widths[0]`` channels (+ batch norm + ReLU), then one stage per entry of
@@ -196,7 +199,8 @@ class SmallResNet(nn.Module):
     this is the paper's ResNet-(6n+2). ``shortcut_option`` says what the shape-changing blocks add:
     "A" (the paper's choice for CIFAR-10) a :class:`ZeroPadShortcut`, so that residual and plain
     networks have exactly the same parameters; "B" a :func:`projection`. ``residual=False`` removes
-    every shortcut and gives the matching plain network.
+    every shortcut and gives the matching plain network. ``width_divisor`` divides every width and
+    keeps the depth; 1 is the paper's network.
     """
 
     def __init__(
@@ -209,8 +213,11 @@ class SmallResNet(nn.Module):
         num_classes: int = 10,
         widths: Sequence[int] = (16, 32, 64),
         zero_init_residual: bool = False,
+        width_divisor: int = 1,
     ) -> None:
         super().__init__()
+        check_width_divisor(width_divisor, widths)
+        widths = [width // width_divisor for width in widths]
         if shortcut_option not in SHORTCUT_OPTIONS:
             raise CourseError(
                 f"shortcut_option must be 'A' (zero padding) or 'B' (projection); got {shortcut_option!r}."
@@ -239,28 +246,23 @@ class SmallResNet(nn.Module):
             _zero_init_last_bn(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the logits, shape ``(batch, num_classes)``."""
-        x = self.stages(self.stem(x))
-        return self.fc(torch.flatten(self.avgpool(x), 1))
+        """Return the logits, shape ``(batch, num_classes)``; shapes below for the paper's widths."""
+        x = self.stem(x)  # N x 16 x 32 x 32
+        x = self.stages(x)  # N x 64 x 8 x 8
+        x = self.avgpool(x)  # N x 64 x 1 x 1
+        x = torch.flatten(x, 1)  # N x 64
+        return self.fc(x)  # N x num_classes
 
 
-def small_resnet(
-    num_blocks_per_stage: int | Sequence[int],
-    *,
-    residual: bool = True,
-    shortcut_option: str = "B",
-    in_channels: int = 3,
-    num_classes: int = 10,
-    widths: Sequence[int] = (16, 32, 64),
-    zero_init_residual: bool = False,
-) -> SmallResNet:
-    """Build a :class:`SmallResNet`; ``residual=False`` builds its plain (shortcut-free) twin.
+def cifar_resnet(num_blocks_per_stage: int | Sequence[int], **kwargs: Any) -> CifarResNet:
+    """Build a :class:`CifarResNet` (the keywords are its own); ``residual=False`` builds its plain twin.
 
     ``num_blocks_per_stage`` is one number for every stage or one number per entry of ``widths``.
-    ``small_resnet(3)`` has 6*3 + 2 = 20 weight layers: the paper's ResNet-20 layout, with projection
+    ``cifar_resnet(3)`` has 6*3 + 2 = 20 weight layers: the paper's ResNet-20 layout, with projection
     shortcuts where the shape changes; ``shortcut_option="A"`` gives the paper's own zero-padding ones.
-    ``small_resnet(1, in_channels=1)`` is a quick 8-layer network for 28x28 grey images.
+    ``cifar_resnet(1, in_channels=1)`` is a quick 8-layer network for 28x28 grey images.
     """
+    widths = kwargs.get("widths", (16, 32, 64))
     if isinstance(num_blocks_per_stage, int):
         num_blocks_per_stage = [num_blocks_per_stage] * len(widths)
     if len(num_blocks_per_stage) != len(widths) or min(num_blocks_per_stage) < 1:
@@ -268,15 +270,11 @@ def small_resnet(
             f"num_blocks_per_stage needs one positive count per width in {tuple(widths)}; "
             f"got {tuple(num_blocks_per_stage)}."
         )
-    return SmallResNet(
-        num_blocks_per_stage,
-        residual=residual,
-        shortcut_option=shortcut_option,
-        in_channels=in_channels,
-        num_classes=num_classes,
-        widths=widths,
-        zero_init_residual=zero_init_residual,
-    )
+    return CifarResNet(num_blocks_per_stage, **kwargs)
+
+
+# The names notebook 08 imports until its cells say cifar_resnet.
+SmallResNet, small_resnet = CifarResNet, cifar_resnet
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -292,7 +290,6 @@ BLOCKS_PER_STAGE: dict[int, tuple[type[BasicBlock] | type[Bottleneck], tuple[int
     152: (Bottleneck, (3, 8, 36, 3)),
 }
 
-STEMS = ("imagenet", "cifar")
 STAGE_PLANES = (64, 128, 256, 512)  # the widths of conv2_x ... conv5_x in Table 1
 
 
@@ -319,8 +316,7 @@ class ResNet(nn.Module):
         width_divisor: int = 1,
     ) -> None:
         super().__init__()
-        if stem not in STEMS:
-            raise CourseError(f"stem must be one of {', '.join(map(repr, STEMS))}; got {stem!r}.")
+        check_stem(stem)
         check_width_divisor(width_divisor, STAGE_PLANES)
         planes = [p // width_divisor for p in STAGE_PLANES]
         self.in_planes = planes[0]
@@ -356,35 +352,29 @@ class ResNet(nn.Module):
         return nn.Sequential(*blocks)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the logits, shape ``(batch, num_classes)``."""
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return self.fc(torch.flatten(self.avgpool(x), 1))
+        """Return the logits, shape ``(batch, num_classes)``; shapes below for a 224-pixel image, the
+        ImageNet stem and the paper's widths (with BasicBlock; Bottleneck's stages are 4x as wide)."""
+        x = self.conv1(x)  # N x 64 x 112 x 112 (the CIFAR stem: N x 64 x 32 x 32)
+        x = self.bn1(x)
+        x = self.relu(x)
+        x = self.maxpool(x)  # N x 64 x 56 x 56 (the CIFAR stem: unchanged)
+        x = self.layer1(x)  # N x 64 x 56 x 56
+        x = self.layer2(x)  # N x 128 x 28 x 28
+        x = self.layer3(x)  # N x 256 x 14 x 14
+        x = self.layer4(x)  # N x 512 x 7 x 7
+        x = self.avgpool(x)  # N x 512 x 1 x 1
+        x = torch.flatten(x, 1)  # N x 512
+        return self.fc(x)  # N x num_classes
 
 
-def resnet(
-    depth: int,
-    *,
-    num_classes: int = 1000,
-    in_channels: int = 3,
-    stem: str = "imagenet",
-    zero_init_residual: bool = False,
-    width_divisor: int = 1,
-) -> ResNet:
-    """Build the ``depth``-layer ResNet of Table 1 (18, 34, 50, 101 or 152); see :class:`ResNet`."""
+def resnet(depth: int, **kwargs: Any) -> ResNet:
+    """Build the ``depth``-layer ResNet of Table 1 (18, 34, 50, 101 or 152); the keywords are
+    :class:`ResNet`'s."""
     if depth not in BLOCKS_PER_STAGE:
         depths = ", ".join(map(str, BLOCKS_PER_STAGE))
         raise CourseError(f"ResNet depth must be one of {depths} (paper Table 1); got {depth}.")
     block, layers = BLOCKS_PER_STAGE[depth]
-    return ResNet(
-        block,
-        layers,
-        num_classes=num_classes,
-        in_channels=in_channels,
-        stem=stem,
-        zero_init_residual=zero_init_residual,
-        width_divisor=width_divisor,
-    )
+    return ResNet(block, layers, **kwargs)
 
 
 def resnet18(**kwargs) -> ResNet:

@@ -150,11 +150,11 @@ class VGG(nn.Module):
                 nn.init.zeros_(module.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the logits, shape ``(batch, num_classes)``."""
-        x = self.features(x)
-        x = self.avgpool(x)
-        x = torch.flatten(x, 1)
-        return self.classifier(x)
+        """Return the logits; shapes for a 224-pixel image and the paper's widths (a 32-pixel one: 1 x 1)."""
+        x = self.features(x)  # N x 512 x 7 x 7
+        x = self.avgpool(x)  # N x 512 x 7 x 7
+        x = torch.flatten(x, 1)  # N x 25088
+        return self.classifier(x)  # N x num_classes
 
 
 def vgg(

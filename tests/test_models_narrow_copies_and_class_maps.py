@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from conftest import on_meta
 from torch import nn
 
 from helper.errors import CourseError
@@ -13,16 +14,8 @@ from helper.models import CIFAR_MODELS, MLPConv, all_conv, googlenet, nin
 from helper.models.googlenet import INCEPTION_MODULES
 from helper.profile import count_parameters
 
-META = torch.device("meta")
-
 # The CIFAR-10 models at the papers' widths (tests/test_models.py checks these counts against the papers).
 PAPER_PARAMS = {"nin": 966_986, "all_conv": 1_369_738, "googlenet": 10_214_990}
-
-
-def on_meta(build, *args, **kwargs) -> nn.Module:
-    """Build a model with shape-only tensors (fast, no memory)."""
-    with META:
-        return build(*args, **kwargs)
 
 
 def conv_widths(model: nn.Module) -> list[int]:
