@@ -67,4 +67,4 @@ bench: setup
 
 # homework/ holds students' answers: clean leaves it alone
 clean:
-	rm -rf build .pytest_cache
+	rm -rf build .pytest_cache .mypy_cache

@@ -488,7 +488,7 @@ def get_dataloaders(
     info = DatasetInfo(name=used, requested=name, classes=list(classes), shape=image_shape,  # type: ignore[arg-type]
                        mean=mean, std=std, fell_back=fell_back, num_train=len(train_set),
                        num_valid=len(valid_set), num_test=len(test_set))
-    settings = dict(seed=seed, num_workers=num_workers, device=device)
+    settings: dict[str, Any] = dict(seed=seed, num_workers=num_workers, device=device)
     return Loaders(
         train=make_loader(train_set, batch_size, shuffle=True, **settings),
         valid=make_loader(valid_set, batch_size, shuffle=False, **settings) if n_valid else None,

@@ -41,7 +41,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
@@ -432,7 +432,7 @@ def _unpack(dataset: str, root: Path, files: list[RemoteFile]) -> None:
             # The archive matched torchvision's MD5, so its members are known; they are checked all the
             # same, and the "data" filter (Python 3.11.4 and later) refuses anything unusual as well.
             members = _safe_members(archive)
-            safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+            safe: dict[str, Any] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
             archive.extractall(scratch, members=members, **safe)
         folder.mkdir(exist_ok=True)
         for item in (Path(scratch) / CIFAR10_FOLDER).iterdir():

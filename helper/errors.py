@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from numbers import Integral, Real
+from typing import TypeGuard
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -24,11 +25,11 @@ def one_line(text: str, limit: int | None = 200) -> str:
     return flat if limit is None or len(flat) <= limit else flat[: limit - 3] + "..."
 
 
-def is_whole(value: object) -> bool:
+def is_whole(value: object) -> TypeGuard[int]:
     """Whether ``value`` is an integer, Python's or NumPy's, and not a bool (``True`` is no batch size)."""
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
-def is_real(value: object) -> bool:
+def is_real(value: object) -> TypeGuard[float]:
     """Whether ``value`` is a real number, Python's or NumPy's, and not a bool."""
     return isinstance(value, Real) and not isinstance(value, bool)

@@ -303,12 +303,12 @@ def plot_confusion_matrix(
     """Counts of (true class, predicted class) pairs; the diagonal holds the correct predictions."""
     from sklearn.metrics import ConfusionMatrixDisplay
 
-    targets = np.asarray(torch.as_tensor(targets).cpu())
-    predictions = np.asarray(torch.as_tensor(predictions).cpu())
+    truth = np.asarray(torch.as_tensor(targets).cpu())
+    predicted = np.asarray(torch.as_tensor(predictions).cpu())
     size = max(4.0, 0.45 * len(classes) + 2.0)
     fig, ax = plt.subplots(figsize=(size, size))
     ConfusionMatrixDisplay.from_predictions(
-        targets, predictions, labels=list(range(len(classes))), display_labels=list(classes),
+        truth, predicted, labels=list(range(len(classes))), display_labels=list(classes),
         ax=ax, colorbar=False, cmap="Blues", xticks_rotation=45 if max(map(len, classes)) > 2 else 0,
     )
     ax.set_title("confusion matrix")
@@ -329,7 +329,7 @@ def diagram_bundle(name: str) -> dict[str, str]:
         raise CourseError(f"There is no diagram called {name!r}; the diagrams are {', '.join(names)}.")
     png = (DIAGRAMS / f"{name}.png").read_bytes()
     with Image.open(io.BytesIO(png)) as image:
-        description = image.text.get("Description", name)
+        description = getattr(image, "text", {}).get("Description", name)  # a PNG's text chunks
     return {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": description}
 
 

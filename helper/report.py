@@ -3,7 +3,7 @@ and the confidence interval the notebooks give with a test accuracy."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from scipy.stats import binomtest
 
@@ -59,8 +59,8 @@ def summarize_training(model: nn.Module, loaders: Loaders, history: History, *,
 
     info = loaders.info
     device = train.model_device(model) if device is None else device
-    how = dict(device=device, precision=history.precision, channels_last=history.channels_last,
-               flip_tta=flip_tta)
+    how: dict[str, Any] = dict(device=device, precision=history.precision,
+                               channels_last=history.channels_last, flip_tta=flip_tta)
     evaluation, predictions, targets = train.evaluate_and_predict(model, loaders.test, **how)
     plotting.plot_confusion_matrix(targets, predictions, info.classes)
     images, labels = (t.cpu() for t in next(iter(loaders.test)))  # device-resident loaders give GPU tensors

@@ -508,7 +508,7 @@ def _start(model: nn.Module, train_loader: Iterable, *, epochs: int, optimizer: 
     _check_optimizer(model, optimizer)
     where = resolve_device(device) if device is not None else default_device()
     settings, layout = numerics(precision, where), memory_format(channels_last, where)
-    model.to(device=where, memory_format=layout)
+    model.to(device=where, memory_format=layout)  # type: ignore[call-overload]  # torch's stub lacks both
     total_steps, scheduler = None, None
     if schedule is not None:
         total_steps = epochs * _schedule_steps(train_loader, max_steps)

@@ -87,10 +87,10 @@ class Source(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: Source
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: object) -> None:  # the base class's parameter name
         """Keep the test output quiet."""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:  # http.server's method name
         source = self.server
         wanted = self.headers.get("Range")
         source.requests.append(wanted)

@@ -330,7 +330,7 @@ def safe_eval(expression: str) -> float | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SyntaxWarning)
-            value = eval(compile(tree, "<message>", "eval"), {"__builtins__": {}, "sqrt": math.sqrt})  # noqa: S307
+            value = eval(compile(tree, "<message>", "eval"), {"__builtins__": {}, "sqrt": math.sqrt})
     except (ArithmeticError, TypeError, ValueError):
         return None
     return float(value) if isinstance(value, (int, float)) else None
@@ -421,7 +421,7 @@ def code_gives_away(source: str, answer: dict[str, Any]) -> str | None:
                 isinstance(n.right, ast.Constant) and abs(n.right.value) <= 64) for n in ast.walk(node)):
             continue
         try:
-            value = eval(compile(ast.Expression(node), "<check>", "eval"),  # noqa: S307
+            value = eval(compile(ast.Expression(node), "<check>", "eval"),
                          {"__builtins__": {}, **CODE_NAMES})
         except Exception:  # noqa: BLE001 - code that needs more than literals is not arithmetic of literals
             continue

@@ -22,12 +22,12 @@ from typing import Any
 
 from torch import nn
 
-from helper.models.allconv import *  # noqa: F403
-from helper.models.common import *  # noqa: F403
-from helper.models.googlenet import *  # noqa: F403
-from helper.models.nin import *  # noqa: F403
-from helper.models.resnet import *  # noqa: F403
-from helper.models.vgg import *  # noqa: F403
+from helper.models.allconv import *
+from helper.models.common import *
+from helper.models.googlenet import *
+from helper.models.nin import *
+from helper.models.resnet import *
+from helper.models.vgg import *
 
 
 @dataclass(frozen=True)

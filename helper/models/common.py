@@ -57,7 +57,8 @@ class ClassMapNet(nn.Module):
         convolutions = [module for module in self.modules() if isinstance(module, nn.Conv2d)]
         for conv in convolutions:
             nn.init.kaiming_normal_(conv.weight, mode="fan_in", nonlinearity="relu")
-            nn.init.zeros_(conv.bias)
+            if conv.bias is not None:
+                nn.init.zeros_(conv.bias)
         nn.init.normal_(convolutions[-1].weight, 0.0, CLASS_MAP_INIT_STD)
 
     def class_maps(self, x: torch.Tensor) -> torch.Tensor:

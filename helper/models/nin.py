@@ -33,7 +33,7 @@ class MLPConv(nn.Sequential):
     """
 
     def __init__(
-        self, in_channels: int, widths: tuple[int, int, int], kernel_size: int, *, final_relu: bool = True
+        self, in_channels: int, widths: tuple[int, ...], kernel_size: int, *, final_relu: bool = True
     ) -> None:
         first, second, third = widths
         layers: list[nn.Module] = [

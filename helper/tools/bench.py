@@ -29,7 +29,7 @@ import argparse
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -128,7 +128,7 @@ def new_model(build: Callable[[], nn.Module], settings: Settings, channels_last:
     """A fresh model (seed 0) on the device, in the layout asked for, and its SGD optimizer."""
     torch.manual_seed(0)
     layout = device_settings.memory_format(channels_last, settings.device)
-    model = build().to(settings.device, memory_format=layout)
+    model = build().to(settings.device, memory_format=layout)  # type: ignore[call-overload]  # torch's stub
     return model, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
 
@@ -186,7 +186,7 @@ def best_of(measurements: list[Callable[[], float]], repeats: int) -> list[float
     return [max(column) for column in zip(*rates, strict=True)]
 
 
-def print_table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def print_table(title: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     """Print ``rows`` under ``header``: first column left-aligned, numbers right-aligned."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
 

@@ -88,7 +88,7 @@ def lab(args: list[str]) -> int:
 
 def lint(args: list[str]) -> int:
     _in_checkout("lint")
-    return _python("-m", "ruff", "check", *(args or LINTED))
+    return _python("-m", "ruff", "check", *(args or LINTED)) or _python("-m", "mypy")
 
 
 def test(args: list[str]) -> int:
@@ -113,7 +113,7 @@ COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "refresh": (refresh, "re-execute notebooks, keeping only the reference outputs: NB ..."),
     "diagrams": (diagrams, "redraw the committed diagrams in helper/figures/: [NAME ...] [--out DIR]"),
     "lab": (lab, "JupyterLab on the repository: [--dir DIR] [--instructor: with nbgrader's tools]"),
-    "lint": (lint, "ruff on helper, tests and notebooks"),
+    "lint": (lint, "ruff on helper, tests and notebooks, then mypy on helper"),
     "test": (test, "the whole test suite, as CI runs it (needs the dev extra)"),
     "test-fast": (test_fast, "unit tests only"),
 }

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import matplotlib
 import numpy as np
@@ -33,13 +33,17 @@ from matplotlib.path import Path as MplPath
 from helper.paths import checkout_root
 from helper.plotting import DIAGRAMS
 
+if TYPE_CHECKING:
+    from matplotlib.typing import LegendLocType, LineStyleType
+
 FIGURE_DIR = DIAGRAMS  # helper/figures/, where helper.plotting.show_diagram reads them
 DPI = 100
 # Written into every PNG; the test compares pixels only when it matches (other versions draw text a bit
 # differently).
 SOURCE = (f"helper.tools.diagrams, matplotlib {matplotlib.__version__}, "
           f"FreeType {ft2font.__freetype_version__}")
-STYLE = ["default", {"font.family": "DejaVu Sans", "mathtext.fontset": "dejavusans"}]
+STYLE: list[str | dict[str, Any]] = [
+    "default", {"font.family": "DejaVu Sans", "mathtext.fontset": "dejavusans"}]
 
 FONT, SMALL, TITLE = 10, 9, 12  # points
 INK, GREY = "#333333", "#999999"
@@ -79,7 +83,7 @@ def _canvas(width: float, height: float) -> tuple[Figure, Axes]:
     return fig, ax
 
 
-def _text(ax: Axes, x: float, y: float, text: str, size: float = FONT, **options: object) -> None:
+def _text(ax: Axes, x: float, y: float, text: str, size: float = FONT, **options: Any) -> None:
     """``text`` centred on (x, y) unless ``options`` (``ha``, ``va``, ``color``, ...) say otherwise."""
     ax.text(x, y, text, **{"ha": "center", "va": "center", "fontsize": size, "color": INK, **options})
 
@@ -101,8 +105,8 @@ def _box(ax: Axes, x: float, y: float, w: float, h: float, text: str, kind: str,
 def _arrow(ax: Axes, *points: tuple[float, float], color: str = INK, rad: float = 0.0,
            linewidth: float = 1.3) -> None:
     """An arrow through ``points`` (a straight or, with ``rad``, bent line for two), its head at the last."""
-    common = {"arrowstyle": "-|>", "mutation_scale": 11, "color": color, "linewidth": linewidth,
-              "shrinkA": 0, "shrinkB": 0, "zorder": 3}
+    common: dict[str, Any] = {"arrowstyle": "-|>", "mutation_scale": 11, "color": color,
+                              "linewidth": linewidth, "shrinkA": 0, "shrinkB": 0, "zorder": 3}
     if len(points) == 2:
         ax.add_patch(FancyArrowPatch(*points, connectionstyle=f"arc3,rad={rad}", **common))
     else:
@@ -116,7 +120,7 @@ def _plus(ax: Axes, x: float, y: float, r: float) -> None:
     ax.plot([x, x], [y - 0.6 * r, y + 0.6 * r], color=INK, linewidth=1.3)
 
 
-def _legend(ax: Axes, handles: Sequence[Patch], *, loc: str = "lower center",
+def _legend(ax: Axes, handles: Sequence[Patch], *, loc: LegendLocType = "lower center",
             ncols: int | None = None) -> None:
     """A frameless legend of colour swatches."""
     ax.legend(handles=handles, loc=loc, ncols=ncols or len(handles), frameon=False, fontsize=SMALL,
@@ -128,7 +132,8 @@ def _kinds(*kinds: str) -> list[Patch]:
     return [Patch(facecolor=COLORS[k], edgecolor=INK, label=KIND_NAMES[k]) for k in kinds]
 
 
-def _swatch(label: str, face: str, edge: str = INK, *, linewidth: float = 1.0, linestyle: str = "-") -> Patch:
+def _swatch(label: str, face: str, edge: str = INK, *, linewidth: float = 1.0,
+            linestyle: LineStyleType = "-") -> Patch:
     """One legend swatch."""
     return Patch(facecolor=face, edgecolor=edge, linewidth=linewidth, linestyle=linestyle, label=label)
 

@@ -40,7 +40,8 @@ def _repository() -> str:
     if checkout_root() is not None:
         with open(REPO_ROOT / "pyproject.toml", "rb") as f:
             return tomllib.load(f)["project"]["urls"]["Repository"]
-    return dict(url.split(", ", 1) for url in metadata(PROJECT_NAME).get_all("Project-URL"))["Repository"]
+    urls = metadata(PROJECT_NAME).get_all("Project-URL") or []
+    return dict(url.split(", ", 1) for url in urls)["Repository"]
 
 
 REPOSITORY = _repository()
@@ -315,20 +316,20 @@ def execute(path: Path, mode: str | None = None, *, output: Path | None = None, 
                              # the kernel's own log lines (transport warnings, interrupts) are noise
                              extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
                              resources={"metadata": {"path": str(Path(path).resolve().parent)}})
-    error: Exception | None = None
+    failure: Exception | None = None
     try:
         client.execute()
     except Exception as raised:  # noqa: BLE001 - a failed cell, a dead kernel or a timeout: one sentence
-        error = raised
+        failure = raised
     finally:  # also when Ctrl-C comes on Windows, where nbclient cannot handle it
         unwritten = _write_output(nb, output) if output is not None else None
     if client.interrupted:
         raise KeyboardInterrupt
-    if isinstance(error, CellExecutionError) and executed.errors:
+    if isinstance(failure, CellExecutionError) and executed.errors:
         index = max(executed.errors)
         raise NotebookFailed(error_sentence(*executed.errors[index]))
-    if error is not None:  # a cell that ran past the timeout, or a kernel that died
-        raise NotebookFailed(one_line(f"{type(error).__name__}: {error}"))
+    if failure is not None:  # a cell that ran past the timeout, or a kernel that died
+        raise NotebookFailed(one_line(f"{type(failure).__name__}: {failure}"))
     if unwritten is not None:
         raise NotebookFailed(unwritten)
     return executed
