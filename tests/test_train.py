@@ -55,6 +55,11 @@ def sgd(model: nn.Module, lr: float = 0.1) -> torch.optim.Optimizer:
     return torch.optim.SGD(model.parameters(), lr=lr)
 
 
+def quick_fit(model: nn.Module, train_loader, valid_loader, **options) -> train.History:
+    """``train.fit`` as most tests call it: on the CPU, without progress bars; ``options`` as for fit."""
+    return train.fit(model, train_loader, valid_loader, **{"progress": False, "device": "cpu", **options})
+
+
 def test_default_device_falls_back_to_cpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
@@ -64,8 +69,7 @@ def test_default_device_falls_back_to_cpu(monkeypatch):
 def test_fit_learns_and_fills_the_history():
     batches, valid = toy_batches(8), toy_batches(2, seed=1)
     model = tiny_model()
-    history = train.fit(model, batches, valid, epochs=4, optimizer=sgd(model, 0.5), progress=False,
-                        device="cpu")
+    history = quick_fit(model, batches, valid, epochs=4, optimizer=sgd(model, 0.5))
     assert history.epochs == 4 and not history.interrupted
     assert len(history.iteration_loss) == 4 * len(batches)
     for values in (history.train_loss, history.train_accuracy, history.valid_loss, history.valid_accuracy,
@@ -78,8 +82,8 @@ def test_fit_learns_and_fills_the_history():
 
 def test_fit_without_validation_and_with_cpu_only_options(capsys):
     model = tiny_model()
-    history = train.fit(model, toy_batches(3), None, epochs=1, optimizer=sgd(model), device="cpu",
-                        precision="bf16", channels_last=True, live_plot=True, progress=False)
+    history = quick_fit(model, toy_batches(3), None, epochs=1, optimizer=sgd(model),
+                        precision="bf16", channels_last=True, live_plot=True)
     assert history.epochs == 1 and history.valid_loss == [] and history.valid_accuracy == []
 
 
@@ -101,7 +105,7 @@ def test_fit_uses_auxiliary_loss_for_tuple_outputs():
     before = copy.deepcopy(model).train()
     x, y = batches[0]
     expected_first = train.auxiliary_loss(before(x), y, nn.CrossEntropyLoss()).item()
-    history = train.fit(model, batches, batches, epochs=2, optimizer=sgd(model), progress=False, device="cpu")
+    history = quick_fit(model, batches, batches, epochs=2, optimizer=sgd(model))
     assert history.iteration_loss[0] == pytest.approx(expected_first, rel=1e-5)
     model.eval()
     main_only = nn.functional.cross_entropy(model(x), y).item()
@@ -118,8 +122,8 @@ def test_max_steps_per_epoch_and_the_schedule_steps_per_batch():
         built["scheduler"] = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 / (1 + step))
         return built["scheduler"]
 
-    history = train.fit(model, toy_batches(10), None, epochs=3, optimizer=optimizer, schedule=schedule,
-                        max_steps_per_epoch=4, progress=False, device="cpu")
+    history = quick_fit(model, toy_batches(10), None, epochs=3, optimizer=optimizer, schedule=schedule,
+                        max_steps_per_epoch=4)
     assert len(history.iteration_loss) == 12
     assert built["total_steps"] == 12 and built["scheduler"].last_epoch == 12
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 / 13)
@@ -149,8 +153,8 @@ def test_one_cycle_and_label_smoothing_match_the_pasted_recipe(optimizer_name):
     batches = toy_batches(5)
     expected, model = tiny_model(), tiny_model()
     pasted_recipe(expected, batches, 3, make_optimizer(expected), max_lr=0.1, smoothing=0.1)
-    train.fit(model, batches, None, epochs=3, optimizer=make_optimizer(model), schedule=train.one_cycle(0.1),
-              label_smoothing=0.1, progress=False, device="cpu")
+    quick_fit(model, batches, None, epochs=3, optimizer=make_optimizer(model), schedule=train.one_cycle(0.1),
+              label_smoothing=0.1)
     for got, want in zip(model.state_dict().values(), expected.state_dict().values(), strict=True):
         assert torch.equal(got, want)
 
@@ -159,28 +163,23 @@ def test_checkpoint_resumes_after_the_last_finished_epoch(tmp_path, capsys):
     path = tmp_path / "run" / "tiny.pt"
     batches = toy_batches(5)
     model = tiny_model()
-    first = train.fit(model, batches, batches, epochs=1, optimizer=sgd(model), checkpoint=path,
-                      progress=False, device="cpu")
+    first = quick_fit(model, batches, batches, epochs=1, optimizer=sgd(model), checkpoint=path)
     assert path.exists() and not list(path.parent.glob("*.tmp"))
     fresh = tiny_model(seed=1)  # different weights: resuming must load the saved ones
-    second = train.fit(fresh, batches, batches, epochs=2, optimizer=sgd(fresh), checkpoint=path,
-                       progress=False, device="cpu")
+    second = quick_fit(fresh, batches, batches, epochs=2, optimizer=sgd(fresh), checkpoint=path)
     assert "Resuming" in capsys.readouterr().out
     assert second.epochs == 2 and len(second.iteration_loss) == 2 * len(batches)
     assert second.train_loss[0] == first.train_loss[0]
     assert second.iteration_loss[: len(batches)] == first.iteration_loss
-    done = train.fit(fresh, batches, batches, epochs=2, optimizer=sgd(fresh), checkpoint=path,
-                     progress=False, device="cpu")
+    done = quick_fit(fresh, batches, batches, epochs=2, optimizer=sgd(fresh), checkpoint=path)
     assert done.epochs == 2 and done.iteration_loss == second.iteration_loss
 
 
 def test_a_resumed_history_names_the_precision_it_goes_on_with(tmp_path):
     path = tmp_path / "tiny.pt"
     model = tiny_model()
-    train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), precision="bf16", checkpoint=path,
-              progress=False, device="cpu")
-    history = train.fit(model, toy_batches(2), None, epochs=2, optimizer=sgd(model), checkpoint=path,
-                        progress=False, device="cpu")
+    quick_fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), precision="bf16", checkpoint=path)
+    history = quick_fit(model, toy_batches(2), None, epochs=2, optimizer=sgd(model), checkpoint=path)
     assert (history.epochs, history.precision, history.channels_last) == (2, "fp32", False)
 
 
@@ -204,14 +203,13 @@ def _diverged(path):
 def test_a_checkpoint_that_cannot_resume_this_run_is_refused(change, message, tmp_path):
     path = tmp_path / "tiny.pt"
     model = tiny_model()
-    train.fit(model, toy_batches(2), None, epochs=2, optimizer=sgd(model), checkpoint=path, progress=False,
-              device="cpu")
+    quick_fit(model, toy_batches(2), None, epochs=2, optimizer=sgd(model), checkpoint=path)
     change.get("damage", lambda _: None)(path)
     model = change.get("model", lambda: model)()
     optimizer = change.get("optimizer", sgd)(model)
     with pytest.raises(CourseError, match=message):
-        train.fit(model, toy_batches(2), None, epochs=change.get("epochs", 3), optimizer=optimizer,
-                  checkpoint=path, progress=False, device="cpu")
+        quick_fit(model, toy_batches(2), None, epochs=change.get("epochs", 3), optimizer=optimizer,
+                  checkpoint=path)
     FileLock(path.with_name("tiny.pt.lock")).acquire(timeout=0)  # the refusal let go of the checkpoint
 
 
@@ -221,12 +219,10 @@ def test_a_checkpoint_another_run_is_using_is_refused_in_one_sentence(tmp_path):
     other_run.acquire()
     model = tiny_model()
     with pytest.raises(CourseError, match="Another run is training with the checkpoint"):
-        train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), checkpoint=path,
-                  progress=False, device="cpu")
+        quick_fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), checkpoint=path)
     assert not path.exists()
     other_run.release()
-    train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), checkpoint=path, progress=False,
-              device="cpu")
+    quick_fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), checkpoint=path)
     other_run.acquire(timeout=0)  # fit let go of it when it returned
 
 
@@ -239,8 +235,7 @@ def test_a_checkpoint_that_cannot_be_written_leaves_no_temporary_file(tmp_path, 
     path = tmp_path / "tiny.pt"
     model = tiny_model()
     with pytest.raises(CourseError, match=r"Could not write the checkpoint .*No space left on device"):
-        train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), checkpoint=path,
-                  progress=False, device="cpu")
+        quick_fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), checkpoint=path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.pt.lock"]
 
 
@@ -301,11 +296,11 @@ def test_a_resumed_run_continues_exactly_like_an_uninterrupted_one(tmp_path, cap
 def test_a_checkpoint_for_another_schedule_length_is_refused(tmp_path):
     path = tmp_path / "tiny.pt"
     model = tiny_model()
-    train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), schedule=train.one_cycle(0.1),
-              checkpoint=path, progress=False, device="cpu")
+    quick_fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), schedule=train.one_cycle(0.1),
+              checkpoint=path)
     with pytest.raises(CourseError, match="does not fit"):
-        train.fit(model, toy_batches(2), None, epochs=3, optimizer=sgd(model), schedule=train.one_cycle(0.1),
-                  checkpoint=path, progress=False, device="cpu")
+        quick_fit(model, toy_batches(2), None, epochs=3, optimizer=sgd(model), schedule=train.one_cycle(0.1),
+                  checkpoint=path)
 
 
 @pytest.mark.parametrize(("arguments", "message"), [
@@ -390,8 +385,7 @@ def test_every_registered_model_names_a_full_mode_precision():
 
 def test_checkpoints_are_snapshots_written_in_the_background(tmp_path, monkeypatch):
     after_one_epoch = tiny_model()
-    train.fit(after_one_epoch, toy_batches(3), None, epochs=1, optimizer=sgd(after_one_epoch), progress=False,
-              device="cpu")
+    quick_fit(after_one_epoch, toy_batches(3), None, epochs=1, optimizer=sgd(after_one_epoch))
     written, write = [], checkpoint.write_atomically
 
     def slow_write(path, state):  # the next epoch trains meanwhile
@@ -402,8 +396,7 @@ def test_checkpoints_are_snapshots_written_in_the_background(tmp_path, monkeypat
     monkeypatch.setattr(checkpoint, "write_atomically", slow_write)
     path = tmp_path / "tiny.pt"
     model = tiny_model()
-    train.fit(model, toy_batches(3), None, epochs=2, optimizer=sgd(model), checkpoint=path, progress=False,
-              device="cpu")
+    quick_fit(model, toy_batches(3), None, epochs=2, optimizer=sgd(model), checkpoint=path)
     saved = torch.load(path, weights_only=True)["model"]  # complete once fit returns
     assert all(torch.equal(saved[key], value) for key, value in model.state_dict().items())
     first = written[0]
@@ -414,8 +407,8 @@ def test_a_checkpoint_that_cannot_be_written_is_one_sentence(tmp_path):
     (tmp_path / "file").write_text("not a folder")
     model = tiny_model()
     with pytest.raises(CourseError, match="Could not write the checkpoint"):
-        train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model),
-                  checkpoint=tmp_path / "file" / "run.pt", progress=False, device="cpu")
+        quick_fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model),
+                  checkpoint=tmp_path / "file" / "run.pt")
 
 
 def test_a_device_this_machine_lacks_is_one_sentence(monkeypatch):
@@ -435,19 +428,17 @@ def test_a_checkpoint_that_torch_fails_to_write_is_one_sentence(tmp_path, monkey
     monkeypatch.setattr(torch, "save", full_disk)
     model = tiny_model()
     with pytest.raises(CourseError, match="Could not write the checkpoint .*free some disk space"):
-        train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), checkpoint=tmp_path / "run.pt",
-                  progress=False, device="cpu")
+        quick_fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), checkpoint=tmp_path / "run.pt")
 
 
 def test_a_checkpoint_path_that_is_a_folder_or_a_whole_model_is_one_sentence(tmp_path):
     model = tiny_model()
     with pytest.raises(CourseError, match="is a folder"):
-        train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), checkpoint=tmp_path,
-                  progress=False, device="cpu")
+        quick_fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), checkpoint=tmp_path)
     torch.save(model, tmp_path / "model.pt")  # a pickled model, not a checkpoint of fit's
     with pytest.raises(CourseError, match="does not fit this model"):
-        train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model),
-                  checkpoint=tmp_path / "model.pt", progress=False, device="cpu")
+        quick_fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model),
+                  checkpoint=tmp_path / "model.pt")
 
 
 class InterruptedValidation:
@@ -466,8 +457,7 @@ class InterruptedValidation:
 def test_ctrl_c_during_validation_keeps_the_per_epoch_lists_in_step():
     model = tiny_model()
     with pytest.raises(train.TrainingInterrupted, match="interrupted after 1 of 4 epochs") as stopped:
-        train.fit(model, toy_batches(3), InterruptedValidation(), epochs=4, optimizer=sgd(model),
-                  progress=False, device="cpu")
+        quick_fit(model, toy_batches(3), InterruptedValidation(), epochs=4, optimizer=sgd(model))
     history = stopped.value.history
     assert history.interrupted and history.epochs == 1
     per_epoch = (history.train_loss, history.train_accuracy, history.valid_loss, history.valid_accuracy,
@@ -515,7 +505,7 @@ def test_ctrl_c_stops_a_loop_of_fits_and_later_claims_are_skipped(capsys):
         for name, loader in [("first", toy_batches(4)), ("second", InterruptedLoader()),
                              ("third", toy_batches(4))]:
             model = tiny_model()
-            train.fit(model, loader, None, epochs=5, optimizer=sgd(model), progress=False, device="cpu",
+            quick_fit(model, loader, None, epochs=5, optimizer=sgd(model),
                       label=name)
             trained.append(name)
     assert trained == ["first"], "one interrupt should end the loop, not only the second run"
@@ -529,10 +519,10 @@ def test_ctrl_c_stops_a_loop_of_fits_and_later_claims_are_skipped(capsys):
     assert not train.finished()
     assert capsys.readouterr().out.startswith("skipped: training was interrupted")
     model = tiny_model()
-    train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), progress=False, device="cpu")
+    quick_fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model))
     assert train.finished() and capsys.readouterr().out == "", "a run to the end makes the claims count again"
     with pytest.raises(CourseError):
-        train.fit(model, toy_batches(2), None, epochs=0, optimizer=sgd(model), progress=False, device="cpu")
+        quick_fit(model, toy_batches(2), None, epochs=0, optimizer=sgd(model))
     assert not train.finished(), "a fit that stopped before training leaves no run to make claims about"
     assert capsys.readouterr().out.startswith("skipped: no training has run to its end")
 
@@ -540,8 +530,8 @@ def test_ctrl_c_stops_a_loop_of_fits_and_later_claims_are_skipped(capsys):
 def test_ctrl_c_says_what_the_checkpoint_holds(tmp_path):
     model = tiny_model()
     with pytest.raises(train.TrainingInterrupted) as stopped:
-        train.fit(model, InterruptedLoader(), None, epochs=5, optimizer=sgd(model), progress=False,
-                  device="cpu", checkpoint=tmp_path / "run.pt")
+        quick_fit(model, InterruptedLoader(), None, epochs=5, optimizer=sgd(model),
+                  checkpoint=tmp_path / "run.pt")
     assert str(stopped.value) == (f"Training interrupted after 1 of 5 epochs; {tmp_path / 'run.pt'} holds "
                                   "them: running the cell again resumes from there.")
     saved = torch.load(tmp_path / "run.pt", weights_only=True)["history"]
@@ -553,8 +543,8 @@ def test_ctrl_c_says_what_the_checkpoint_holds(tmp_path):
             yield
 
     with pytest.raises(train.TrainingInterrupted, match="no epoch finished, so .*other.pt has"):
-        train.fit(model, InterruptedAtOnce(), None, epochs=5, optimizer=sgd(model), progress=False,
-                  device="cpu", checkpoint=tmp_path / "other.pt")
+        quick_fit(model, InterruptedAtOnce(), None, epochs=5, optimizer=sgd(model),
+                  checkpoint=tmp_path / "other.pt")
     assert not (tmp_path / "other.pt").exists()
 
 
@@ -625,8 +615,7 @@ def bn_model(seed: int = 0) -> nn.Module:
 def test_ema_is_the_warmed_up_moving_average_of_every_step():
     batches = toy_batches(6)
     model = bn_model()
-    history = train.fit(model, batches, batches[:2], epochs=2, optimizer=sgd(model, lr=0.5), ema_decay=0.8,
-                        progress=False, device="cpu")
+    history = quick_fit(model, batches, batches[:2], epochs=2, optimizer=sgd(model, lr=0.5), ema_decay=0.8)
 
     manual = bn_model()  # the same steps by hand, averaging every float tensor of the state
     optimizer = sgd(manual, lr=0.5)
@@ -651,7 +640,7 @@ def test_ema_is_the_warmed_up_moving_average_of_every_step():
 def test_without_ema_fit_leaves_the_last_weights():
     batches = toy_batches(3)
     model, manual = bn_model(), bn_model()
-    train.fit(model, batches, None, epochs=1, optimizer=sgd(model), progress=False, device="cpu")
+    quick_fit(model, batches, None, epochs=1, optimizer=sgd(model))
     optimizer = sgd(manual)
     for x, y in batches:
         optimizer.zero_grad()
@@ -664,11 +653,9 @@ def test_without_ema_fit_leaves_the_last_weights():
 def test_a_checkpoint_without_the_weight_average_is_refused_for_a_run_with_one(tmp_path):
     path = tmp_path / "tiny.pt"
     model = tiny_model()
-    train.fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), checkpoint=path, progress=False,
-              device="cpu")
+    quick_fit(model, toy_batches(2), None, epochs=1, optimizer=sgd(model), checkpoint=path)
     with pytest.raises(CourseError, match="does not fit"):
-        train.fit(model, toy_batches(2), None, epochs=2, optimizer=sgd(model), ema_decay=0.9, checkpoint=path,
-                  progress=False, device="cpu")
+        quick_fit(model, toy_batches(2), None, epochs=2, optimizer=sgd(model), ema_decay=0.9, checkpoint=path)
 
 
 class Mirrored(nn.Module):
@@ -728,8 +715,8 @@ def test_summarize_training_evaluates_as_fit_trained(monkeypatch):
     loaders = data.get_dataloaders("digits", 64, subset=200, shape=(1, 8, 8))
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
-    history = train.fit(model, loaders.train, None, epochs=1, optimizer=sgd(model), precision="bf16",
-                        channels_last=True, progress=False, device="cpu")
+    history = quick_fit(model, loaders.train, None, epochs=1, optimizer=sgd(model), precision="bf16",
+                        channels_last=True)
     assert (history.precision, history.channels_last) == ("bf16", True)
     report.summarize_training(model, loaders, history, flip_tta=True)
     assert seen == [dict(precision="bf16", channels_last=True, flip_tta=True)]
@@ -741,8 +728,8 @@ def test_summarize_training_reports_and_records(capsys, monkeypatch):
     loaders = data.get_dataloaders("digits", 64, subset=200, shape=(1, 8, 8))
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
-    history = train.fit(model, loaders.train, loaders.valid, epochs=2,
-                        optimizer=torch.optim.Adam(model.parameters(), lr=0.01), progress=False, device="cpu")
+    history = quick_fit(model, loaders.train, loaders.valid, epochs=2,
+                        optimizer=torch.optim.Adam(model.parameters(), lr=0.01))
     result = report.summarize_training(model, loaders, history, title="linear")
     assert result == train.evaluate(model, loaders.test)
     out = capsys.readouterr().out
