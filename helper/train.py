@@ -194,9 +194,8 @@ class WeightAverage:
     that early steps, when the weights change fast, do not linger (the warm-up of TensorFlow's
     ``ExponentialMovingAverage(num_updates=)``). Integer buffers (batch norm's batch counter) are
     copied. ``torch.optim.swa_utils.AveragedModel(use_buffers=True)`` computes the same average, but
-    detaches, moves and recombines every tensor on every step, and four operators per integer buffer:
-    torch.profiler counts 1,568 operators per update of the CIFAR ResNet-34 there, 220 here, on the
-    CPU. Here the update is one ``torch._foreach_lerp_`` and one ``torch._foreach_copy_`` (fused
+    detaches, moves and recombines every tensor on every step, with several operators per integer
+    buffer (``python -m helper.tools bench --profile`` counts them). Here the update is one ``torch._foreach_lerp_`` and one ``torch._foreach_copy_`` (fused
     kernels on a GPU), as in PyTorch's own optimizers.
     """
 
