@@ -195,7 +195,7 @@ class WeightAverage:
     ``ExponentialMovingAverage(num_updates=)``). Integer buffers (batch norm's batch counter) are
     copied. ``torch.optim.swa_utils.AveragedModel(use_buffers=True)`` computes the same average, but
     detaches, moves and recombines every tensor on every step, with several operators per integer
-    buffer (``python -m helper.tools bench --profile`` counts them). Here the update is one ``torch._foreach_lerp_`` and one ``torch._foreach_copy_`` (fused
+    buffer. Here the update is one ``torch._foreach_lerp_`` and one ``torch._foreach_copy_`` (fused
     kernels on a GPU), as in PyTorch's own optimizers.
     """
 
