@@ -379,6 +379,7 @@ def test_every_registered_model_names_a_full_mode_precision():
     for name in models.CIFAR_MODELS:
         recipe = train.full_recipe(name)
         assert recipe.precision == models.CIFAR_MODELS[name].precision and recipe.channels_last
+    assert train.full_recipe("resnet56", ema_decay=None).ema_decay is None, "notebook 08 keeps no average"
     with pytest.raises(CourseError, match="Unknown model 'densenet'"):
         train.full_recipe("densenet")
 
