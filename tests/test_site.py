@@ -113,7 +113,8 @@ def test_what_is_not_current_runs_with_the_runner(tmp_path, capsys):
     site.run_missing([source], build)
     assert "01_tiny: runs now (not run yet)" in capsys.readouterr().out
     assert site.stale_reason(source, build / source.name) is None
-    assert site.read_run(build, [build / source.name]).table, "the run should add its row to results.md"
+    run = site.read_run(build, [build / source.name], here=True)
+    assert run.table and run.seconds["01_tiny"].isdigit(), "the run should add its row to results.md"
     site.run_missing([source], build)
     assert "is current" in capsys.readouterr().out
 
@@ -134,6 +135,16 @@ def test_a_page_hides_the_set_up_collapses_checks_and_shows_no_solution():
     title = page.cells[0].source
     assert f"[Open in Colab]({colab_url(path.name)})" in title and f"<downloads/{path.name}>" in title
     assert f"<downloads/homework/{path.name}>" in title and "[Course website]" not in title
+
+
+@pytest.mark.parametrize(("markdown", "read"), [
+    ("small ($9\\,C\n+ 9\\,C^2$).", "small ($9\\,C + 9\\,C^2$)."),  # "+ " would start a list
+    ("$a$ and\n$b$", "$a$ and\n$b$"),  # the line break is between two formulas
+    ("$$\nx\n$$ and `$a\nb`", "$$\nx\n$$ and `$a\nb`"),  # display math and code stay as they are
+    ("\\$5 and $a\nb$", "\\$5 and $a b$"),
+])
+def test_inline_math_reads_as_in_jupyter(markdown, read):
+    assert site.inline_math_on_one_line(markdown) == read
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +197,7 @@ def parsed(page: Path) -> Links:
 @IN_CHECKOUT
 def test_no_internal_link_is_broken(built):
     folder = built["first"]
-    pages = {page: parsed(page) for page in folder.rglob("*.html")}
+    pages = {page: parsed(page) for page in folder.glob("*.html")}  # _static/ holds the themes' templates
     broken = []
     for page, links in pages.items():
         for target in links.targets:
@@ -249,6 +260,8 @@ def test_a_reader_in_chromium(built, tmp_path):
             page.goto(f"{url}/index.html")
             listed = page.eval_on_selector_all("article table a.reference.internal",
                                                "links => links.map(a => a.getAttribute('href'))")
+            sidebar = page.eval_on_selector_all("nav.bd-docs-nav a.reference.internal",
+                                                "links => links.map(a => a.getAttribute('href'))")
             here = page.url
             while (following := page.locator("a.right-next")).count():
                 page.goto(urljoin(here, following.first.get_attribute("href")))
@@ -296,6 +309,7 @@ def test_a_reader_in_chromium(built, tmp_path):
         server.shutdown()
     order = [f"{p.stem}.html" for p in COURSE_NOTEBOOKS]
     assert listed == order, f"the home page should list the notebooks in order: {listed}"
+    assert sidebar == order, f"the sidebar should list the notebooks in order: {sidebar}"
     assert visited == order, f"Next from the home page should go through the notebooks in order: {visited}"
     assert math_pages > 0, "no page shows typeset math"
     assert any(link.split("?")[0].split("#")[0] == "13_inception_googlenet.html" for link in found), \

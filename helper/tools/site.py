@@ -31,6 +31,7 @@ from typing import Any
 import nbformat
 
 from helper.errors import CourseError, one_line
+from helper.results import RESULT_MIME
 from helper.tools import homework, runner
 from helper.tools.notebooks import (
     COLAB_LINE,
@@ -150,7 +151,7 @@ class Run:
     table: list[str]  # the rows of results.md's lecture table
     seconds: dict[str, str]  # notebook stem -> seconds
     date: str
-    machine: str
+    machine: str  # empty when the notebooks came executed from elsewhere
 
 
 def machine() -> str:
@@ -165,17 +166,21 @@ def machine() -> str:
             f"torch {version('torch')}")
 
 
-def read_run(folder: Path, executed: list[Path]) -> Run:
-    """The lecture table of ``folder``/results.md for ``executed`` (empty when there is none), and the date of
-    the newest of them."""
+SECONDS = runner.TABLE_HEADER[0].split(" | ").index("seconds")  # the column of a results row
+
+
+def read_run(folder: Path, executed: list[Path], here: bool) -> Run:
+    """The lecture table of ``folder``/results.md for ``executed`` (empty when there is none), the date of
+    the newest of them, and this machine when they ran ``here``."""
     results = folder / "results.md"
     text = results.read_text(encoding="utf-8") if results.is_file() else ""
     rows = runner._tables(text).get(MODE, {})
     wanted = {p.stem for p in executed}
     table = [row for name, row in rows.items() if name in wanted]
-    seconds = {name: row.split(" | ")[5] for name, row in rows.items() if name in wanted}
+    seconds = {name: row.split(" | ")[SECONDS] for name, row in rows.items() if name in wanted}
     newest = max(p.stat().st_mtime for p in executed)
-    return Run(table, seconds, datetime.fromtimestamp(newest, UTC).strftime("%Y-%m-%d"), machine())
+    return Run(table, seconds, datetime.fromtimestamp(newest, UTC).strftime("%Y-%m-%d"),
+               machine() if here else "")
 
 
 def readme_parts() -> tuple[str, str, dict[str, str]]:
@@ -209,7 +214,8 @@ def home_page(pages: list[tuple[Path, str]], run: Run) -> str:
                      f"{run.seconds.get(path.stem, MISSING)} |")
     lines += ["", "## The lecture run shown here", ""]
     if run.table:
-        lines += [f"Executed on {run.date} (UTC) on {run.machine}; seconds include the kernel's start.", "",
+        where = f"on this site's build machine: {run.machine}" if run.machine else "on a machine not recorded"
+        lines += [f"Run on {run.date} (UTC) {where}; the seconds include the kernel's start.", "",
                   *runner.TABLE_HEADER, *run.table]
     else:
         lines += ["These pages show the outputs of notebooks given to the site builder as they were, without "
@@ -224,6 +230,20 @@ def home_page(pages: list[tuple[Path, str]], run: Run) -> str:
 
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# Jupyter takes the math out of a markdown cell before it reads the markdown; MyST reads the markdown first,
+# where a line that starts with "+ " inside inline math would begin a list. The site puts each inline
+# math ($...$) on one line, so that it reads as in Jupyter. Read left to right: escaped dollars and code
+# spans are skipped, display math ($$...$$) is kept as it is.
+MARKDOWN_MATH = re.compile(r"\\\$|`[^`]*`|\$\$.+?\$\$|\$[^$]+\$", re.DOTALL)
+
+
+def inline_math_on_one_line(markdown: str) -> str:
+    """``markdown`` with each inline math's line breaks replaced by spaces."""
+    def join(found: re.Match) -> str:
+        text = found.group(0)
+        return " ".join(text.split("\n")) if text[0] == "$" and text[:2] != "$$" else text
+
+    return MARKDOWN_MATH.sub(join, markdown)
 
 
 def page_notebook(nb: nbformat.NotebookNode, source: Path, downloads: str) -> nbformat.NotebookNode:
@@ -234,6 +254,8 @@ def page_notebook(nb: nbformat.NotebookNode, source: Path, downloads: str) -> nb
     student = homework.student_copy(nb, source).cells[1:] if homework.grade_cells(nb) else None
     for index, cell in enumerate(nb.cells):
         tags = cell.metadata.setdefault("tags", [])
+        if cell.cell_type == "markdown":
+            cell.source = inline_math_on_one_line(cell.source)
         if {"injected-parameters", "setup-check"} & set(tags):
             tags.append("remove-cell")
         elif is_check_cell(cell):
@@ -242,8 +264,9 @@ def page_notebook(nb: nbformat.NotebookNode, source: Path, downloads: str) -> nb
             cell.source = student[index].source
             if cell.cell_type == "code":
                 cell.outputs = []
-        for output in cell.get("outputs", []):
-            output.get("data", {}).pop(WIDGET_VIEW, None)  # a progress bar keeps its last line as text
+        for output in cell.get("outputs", []):  # their text/plain stays: a bar's last line, the headline
+            for machine_data in (WIDGET_VIEW, RESULT_MIME):
+                output.get("data", {}).pop(machine_data, None)
     title = next(c for c in nb.cells if c.cell_type == "markdown")
     links = [f"[Open in Colab]({colab_url(source.name)})",
              f"{{download}}`Download the notebook <{downloads}/{source.name}>`"]
@@ -264,10 +287,9 @@ def sphinx_config() -> dict[str, Any]:
     return {
         "project": "Convolutional networks, part 2",
         "author": "the course authors",
-        "extensions": ["myst_nb"],
+        "extensions": ["myst_nb", "sphinx.ext.githubpages"],  # githubpages: .nojekyll, for a gh-pages branch
         "exclude_patterns": ["downloads/**"],
         "nb_execution_mode": "off",  # the outputs are the run's; nothing is executed here
-        "nb_mime_priority_overrides": [("html", WIDGET_VIEW, None)],
         "myst_enable_extensions": ["dollarmath", "amsmath"],
         "html_theme": "sphinx_book_theme",
         "html_title": "Convolutional networks, part 2",
@@ -355,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         if missing:
             raise CourseError(f"There is no executed notebook {missing[0]}; leave out --executed to run it.")
         out.parent.mkdir(parents=True, exist_ok=True)
-        build(executed, out, read_run(folder, list(executed.values())))
+        build(executed, out, read_run(folder, list(executed.values()), here=args.executed is None))
     except CourseError as error:
         print(error, file=sys.stderr)
         return 2
