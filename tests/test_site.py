@@ -137,6 +137,14 @@ def test_a_page_hides_the_set_up_collapses_checks_and_shows_no_solution():
     assert f"<downloads/homework/{path.name}>" in title and "[Course website]" not in title
 
 
+@IN_CHECKOUT
+def test_a_folder_without_the_executed_notebooks_is_one_sentence(tmp_path, capsys):
+    assert site.main(["--executed", str(tmp_path), "--out", str(tmp_path / "site")]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"There is no executed notebook {tmp_path / COURSE_NOTEBOOKS[0].name}"), line
+    assert not (tmp_path / "site").exists()
+
+
 @pytest.mark.parametrize(("markdown", "read"), [
     ("small ($9\\,C\n+ 9\\,C^2$).", "small ($9\\,C + 9\\,C^2$)."),  # "+ " would start a list
     ("$a$ and\n$b$", "$a$ and\n$b$"),  # the line break is between two formulas
