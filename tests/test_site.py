@@ -122,7 +122,14 @@ def test_what_is_not_current_runs_with_the_runner(tmp_path, capsys):
 def test_a_page_hides_the_set_up_collapses_checks_and_shows_no_solution():
     path = COURSE_NOTEBOOKS[0]
     nb = nbformat.read(path, as_version=4)
+    teaching = next(c for c in nb.cells if c.cell_type == "code" and not c.metadata.get("tags")
+                    and not is_check_cell(c) and not homework.nbgrader_meta(c))
+    teaching.outputs = [nbformat.v4.new_output("display_data", data={"text/plain": ""}),  # an emptied display
+                        nbformat.v4.new_output("display_data", data={site.WIDGET_VIEW: {"model_id": "1"},
+                                                                     "text/plain": "epochs: 100%"})]
     page = site.page_notebook(nb, path, "downloads")
+    [bar] = page.cells[nb.cells.index(teaching)].outputs
+    assert bar.data == {"text/plain": "epochs: 100%"}, "a widget's view should leave only its text"
     tags = [c.metadata.get("tags", []) for c in page.cells]
     for cell, cell_tags in zip(nb.cells, tags, strict=True):
         if "setup-check" in cell.metadata.get("tags", []):

@@ -267,6 +267,8 @@ def page_notebook(nb: nbformat.NotebookNode, source: Path, downloads: str) -> nb
         for output in cell.get("outputs", []):  # their text/plain stays: a bar's last line, the headline
             for machine_data in (WIDGET_VIEW, RESULT_MIME):
                 output.get("data", {}).pop(machine_data, None)
+        if cell.get("outputs"):  # a display emptied by an update (a live plot's placeholder) shows nothing
+            cell.outputs = [o for o in cell.outputs if "data" not in o or any(o.data.values())]
     title = next(c for c in nb.cells if c.cell_type == "markdown")
     links = [f"[Open in Colab]({colab_url(source.name)})",
              f"{{download}}`Download the notebook <{downloads}/{source.name}>`"]
