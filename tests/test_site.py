@@ -152,6 +152,14 @@ def test_a_folder_without_the_executed_notebooks_is_one_sentence(tmp_path, capsy
     assert not (tmp_path / "site").exists()
 
 
+def test_without_mathjax_s_package_the_site_says_what_to_install(monkeypatch):
+    from helper.errors import CourseError
+
+    monkeypatch.setattr(site.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(CourseError, match=r"needs the package sphinx-mathjax-offline .*\.\[tools\]"):
+        site.sphinx_config()
+
+
 @pytest.mark.parametrize(("markdown", "read"), [
     ("small ($9\\,C\n+ 9\\,C^2$).", "small ($9\\,C + 9\\,C^2$)."),  # "+ " would start a list
     ("$a$ and\n$b$", "$a$ and\n$b$"),  # the line break is between two formulas

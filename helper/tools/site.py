@@ -45,7 +45,6 @@ from helper.tools.notebooks import (
 )
 
 BUILD_DIR = REPO_ROOT / "build"
-SITE_DIR = BUILD_DIR / "site"
 MODE = "lecture"
 # What an executed copy depends on besides its notebook: the library the notebook imports and its diagrams.
 LIBRARY = [path for pattern in ("*.py", "models/*.py", "figures/*.png")
@@ -320,6 +319,7 @@ CONF_PY = "from helper.tools.site import sphinx_config\n\nglobals().update(sphin
 def build(executed: dict[Path, Path], out: Path, run: Run) -> None:
     """Write the site for ``executed`` (``{course notebook: its executed copy}``, in lecture order) into
     ``out``, replacing what is there."""
+    sphinx_config()  # a missing package is said here in one sentence, not inside Sphinx's output
     with tempfile.TemporaryDirectory(prefix="site-", dir=out.parent) as scratch:
         src, html = Path(scratch) / "src", Path(scratch) / "html"
         (src / "downloads" / "homework").mkdir(parents=True)
