@@ -19,7 +19,7 @@ TOOLS  := $(BIN)/python -m helper.tools
 # The variables a user sets reach the commands as shell variables, so a space or a ; in them is only text.
 export MODE NB FILE OUT DIR
 
-.PHONY: setup run test test-fast lint lab data homework check-homework bench clean
+.PHONY: setup run site test test-fast lint lab data homework check-homework bench clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,11 @@ $(STAMP): pyproject.toml constraints.txt
 # make run [MODE=lecture|full|smoke] [NB="03 07"]: executed notebooks, HTML and results.md in build/
 run: setup
 	$(TOOLS) run --mode "$$MODE" --out build $$NB
+
+# The course website in build/site: every notebook with its outputs, from the lecture run in build/ (the
+# notebooks whose executed copy there is missing or out of date run first). README.md, "Website".
+site: setup
+	$(TOOLS) site
 
 lint: setup
 	$(TOOLS) lint

@@ -53,10 +53,10 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 # fixtures are built once, nbval's cells share one kernel), handed out in the order below (xdist's own
 # reordering is off; --dist loadgroup would allow finer units, but with pytest 9.2 it silently stops
 # grouping, pytest-xdist#1386). Longest first, so that the workers finish together: the second
-# environment (minutes of pip), the files that run every course notebook, full mode's plumbing, the browser
-# and the downloads, then nbval's notebooks, then the unit tests.
+# environment (minutes of pip), the files that run every course notebook, full mode's plumbing, the browser,
+# the website (two builds and a browser) and the downloads, then nbval's notebooks, then the unit tests.
 LONGEST_FILES = ("test_install.py", "test_exercises.py", "test_homework.py", "test_full_mode.py",
-                 "test_browser.py", "test_download.py", "test_layout.py")
+                 "test_browser.py", "test_site.py", "test_download.py", "test_layout.py")
 
 
 def _rank(item: pytest.Item) -> int:

@@ -215,7 +215,7 @@ def make_targets() -> dict[str, str]:
 def test_every_make_target_is_a_tools_command():
     targets = make_targets()
     assert set(targets) == {"run", "test", "test-fast", "lint", "lab", "data", "homework", "check-homework",
-                            "bench"}
+                            "bench", "site"}
     for target, recipe in targets.items():
         assert recipe.startswith(f"$(TOOLS) {target}"), \
             f"make {target} should call python -m helper.tools {target}"

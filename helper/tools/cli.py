@@ -79,6 +79,13 @@ def data(args: list[str]) -> int:
     return tool.main(args or ["--download", "mnist", "cifar10"])
 
 
+def site(args: list[str]) -> int:
+    _in_checkout("site")
+    from helper.tools import site as tool
+
+    return tool.main(args)
+
+
 def lab(args: list[str]) -> int:
     _in_checkout("lab")
     from helper.tools import lab as tool
@@ -112,6 +119,7 @@ COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "bench": (bench, "training speed: fit vs a bare loop, ours vs torchvision"),
     "refresh": (refresh, "re-execute notebooks, keeping only the reference outputs: NB ..."),
     "diagrams": (diagrams, "redraw the committed diagrams in helper/figures/: [NAME ...] [--out DIR]"),
+    "site": (site, "the course website in build/site from the lecture run: [--executed DIR] [--out DIR]"),
     "lab": (lab, "JupyterLab on the repository: [--dir DIR] [--instructor: with nbgrader's tools]"),
     "lint": (lint, "ruff on helper, tests and notebooks, then mypy on helper"),
     "test": (test, "the whole test suite, as CI runs it (needs the dev extra)"),
@@ -121,7 +129,7 @@ COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
 
 # The extra of pyproject.toml whose packages each command needs beyond the library's (the others need none).
 EXTRAS = {"run": "tools", "homework": "tools", "check-homework": "tools", "refresh": "tools", "lab": "tools",
-          "lint": "dev", "test": "dev", "test-fast": "dev"}
+          "site": "tools", "lint": "dev", "test": "dev", "test-fast": "dev"}
 
 
 def missing_packages(extra: str) -> list[str]:
