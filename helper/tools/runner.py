@@ -124,7 +124,7 @@ def _table(mode: str, rows: list[str]) -> str:
     return "\n".join([f"Results of `make run MODE={mode}`", "", *TABLE_HEADER, *rows]) + "\n"
 
 
-def _tables(text: str) -> dict[str, dict[str, str]]:
+def result_tables(text: str) -> dict[str, dict[str, str]]:
     """The rows of a results file, ``{mode: {notebook: row}}``, in the file's order."""
     tables: dict[str, dict[str, str]] = {}
     rows = None
@@ -139,7 +139,7 @@ def _tables(text: str) -> dict[str, dict[str, str]]:
 def update_results(previous: str, outcomes: list[Outcome], mode: str) -> str:
     """``previous`` (a results file, or "") with the rows of ``outcomes`` put into ``mode``'s table:
     a notebook that ran again gets its new row, every other row stays; rows in notebook order."""
-    tables = _tables(previous)
+    tables = result_tables(previous)
     tables.setdefault(mode, {}).update({o.name: _row(o) for o in outcomes})
     return "\n".join(_table(name, [rows[key] for key in sorted(rows)]) for name, rows in tables.items())
 

@@ -173,7 +173,7 @@ def read_run(folder: Path, executed: list[Path], here: bool) -> Run:
     the newest of them, and this machine when they ran ``here``."""
     results = folder / "results.md"
     text = results.read_text(encoding="utf-8") if results.is_file() else ""
-    rows = runner._tables(text).get(MODE, {})
+    rows = runner.result_tables(text).get(MODE, {})
     wanted = {p.stem for p in executed}
     table = [row for name, row in rows.items() if name in wanted]
     seconds = {name: row.split(" | ")[SECONDS] for name, row in rows.items() if name in wanted}
