@@ -745,6 +745,41 @@ def allconv_downsampling() -> Figure:
     return fig
 
 
+# He et al. 2016, Table 1: stage, output size, ResNet-34's and ResNet-152's layers there, kind
+RESNET_STAGES = (
+    ("conv1", "112×112", "7×7, 64, stride 2", "7×7, 64, stride 2", "conv"),
+    ("max-pool", "56×56", "3×3, stride 2", "3×3, stride 2", "pool"),
+    ("conv2_x\nlayer1", "56×56", "[3×3, 64\n3×3, 64] × 3", "[1×1, 64\n3×3, 64\n1×1, 256] × 3", "conv"),
+    ("conv3_x\nlayer2", "28×28", "[3×3, 128\n3×3, 128] × 4", "[1×1, 128\n3×3, 128\n1×1, 512] × 8", "conv"),
+    ("conv4_x\nlayer3", "14×14", "[3×3, 256\n3×3, 256] × 6", "[1×1, 256\n3×3, 256\n1×1, 1024] × 36", "conv"),
+    ("conv5_x\nlayer4", "7×7", "[3×3, 512\n3×3, 512] × 3", "[1×1, 512\n3×3, 512\n1×1, 2048] × 3", "conv"),
+    ("avg-pool", "1×1", "global average", "global average", "pool"),
+    ("fc", "1000", "512 → 1000", "2048 → 1000", "linear"),
+)
+
+
+def resnet_stages() -> Figure:
+    """He et al. 2016, Table 1: ResNet-34 and ResNet-152 stage by stage, with output sizes at 224x224."""
+    fig, ax = _canvas(13.0, 6.0)
+    _title(ax, 0.3, 5.7, "ResNet-34 and ResNet-152 on a 224×224 image (He et al. 2016, Table 1)")
+    rows = ((4.1, "ResNet-34\n(basic blocks)", 2), (1.85, "ResNet-152\n(bottleneck blocks)", 3))
+    left, width, gap = 1.75, 1.2, 0.19
+    for y, label, _ in rows:
+        _text(ax, 0.85, y, label, SMALL, weight="bold")
+    for i, (stage, size, layers34, layers152, kind) in enumerate(RESNET_STAGES):
+        x = left + i * (width + gap) + width / 2
+        _text(ax, x, 5.2, stage, SMALL, weight="bold")
+        _text(ax, x, 0.62, f"out: {size}", SMALL)
+        for (y, _, _), text in zip(rows, (layers34, layers152), strict=True):
+            _box(ax, x, y, width, 1.45, text, kind, size=SMALL)
+            if i:
+                _arrow(ax, (x - width / 2 - gap, y), (x - width / 2, y))
+    _text(ax, 6.5, 0.22, "Blocks in brackets, × how many. The first block of layer2 to layer4 halves the "
+                         "size (stride 2); a block that changes the shape has a projection shortcut.", SMALL)
+    _legend(ax, [*_kinds("conv", "pool", "linear")], loc="upper right")
+    return fig
+
+
 FIGURES: dict[str, Callable[[], Figure]] = {
     "padding_stride_grids": padding_stride_grids,
     "flipped_kernel": flipped_kernel,
@@ -758,6 +793,7 @@ FIGURES: dict[str, Callable[[], Figure]] = {
     "gap_head": gap_head,
     "fc_as_conv": fc_as_conv,
     "allconv_downsampling": allconv_downsampling,
+    "resnet_stages": resnet_stages,
 }
 
 
