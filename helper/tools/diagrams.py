@@ -780,6 +780,40 @@ def resnet_stages() -> Figure:
     return fig
 
 
+BN_CHANNEL = "#fdae6b"  # the channel whose statistics the batch-norm figure follows
+
+
+def batch_norm() -> Figure:
+    """Batch norm: one mean and variance per channel over N·H·W values, then a learned scale and shift."""
+    fig, ax = _canvas(12.0, 5.4)
+    _title(ax, 0.3, 5.1, "BatchNorm2d on a batch N × C × H × W (here N = 4, C = 3)")
+    side, depth = 0.9, 0.22
+    for n in range(4):
+        x0 = 0.5 + n * 1.45
+        for c in reversed(range(3)):  # the back channel first
+            face = BN_CHANNEL if c == 1 else COLORS["data"]
+            ax.add_patch(Rectangle((x0 + c * depth, 2.6 + c * depth), side, side, facecolor=face,
+                                   edgecolor=INK, linewidth=0.9))
+        _text(ax, x0 + side / 2 + depth, 2.3, f"image {n + 1}", SMALL)
+    _text(ax, 0.5, 4.35, "channel c = 1 of every image: its N·H·W values give one mean μ_c and one "
+                         "variance σ²_c", SMALL, ha="left")
+    _arrow(ax, (6.35, 3.1), (7.0, 3.1))
+    steps = [Layer("x̂ = (x − μ_c) / √(σ²_c + ε)", "act", 2.2), Layer("y = γ_c x̂ + β_c", "act", 1.6)]
+    _chain(ax, 7.1, 3.1, steps, thickness=0.7, gap=0.35, size=SMALL)
+    _text(ax, 9.45, 2.35, "γ_c, β_c: learned, 2 per channel", SMALL)
+    _text(ax, 6.0, 1.55, "training mode: μ_c, σ²_c of this batch (running averages are updated);  "
+                         "evaluation mode: the running averages", SMALL)
+    _text(ax, 0.7, 0.2, "a bias of the conv before BN would be subtracted with the mean: it is not needed",
+          SMALL, ha="left")
+    rows = ((0.6, 0.75, "conv → BN → ReLU (VGG-BN, ResNet)", ["conv", "BN", "ReLU"]),
+            (6.4, 0.75, "pre-activation (He et al. 2016b)", ["BN", "ReLU", "conv"]))
+    for x, y, label, names in rows:
+        _text(ax, x, y + 0.45, label, SMALL, ha="left", weight="bold")
+        layers = [Layer(name, "conv", 1.2) if name == "conv" else Layer(name, "act", 0.6) for name in names]
+        _chain(ax, x + 0.1, y, layers, thickness=0.42, gap=0.3, size=SMALL)
+    return fig
+
+
 FIGURES: dict[str, Callable[[], Figure]] = {
     "padding_stride_grids": padding_stride_grids,
     "flipped_kernel": flipped_kernel,
@@ -794,6 +828,7 @@ FIGURES: dict[str, Callable[[], Figure]] = {
     "fc_as_conv": fc_as_conv,
     "allconv_downsampling": allconv_downsampling,
     "resnet_stages": resnet_stages,
+    "batch_norm": batch_norm,
 }
 
 
