@@ -750,6 +750,75 @@ def allconv_downsampling() -> Figure:
     return fig
 
 
+# He et al. 2016, Table 1: stage, output size, ResNet-34's and ResNet-152's layers there, kind
+RESNET_STAGES = (
+    ("conv1", "112×112", "7×7, 64, stride 2", "7×7, 64, stride 2", "conv"),
+    ("max-pool", "56×56", "3×3, stride 2", "3×3, stride 2", "pool"),
+    ("conv2_x\nlayer1", "56×56", "[3×3, 64\n3×3, 64] × 3", "[1×1, 64\n3×3, 64\n1×1, 256] × 3", "conv"),
+    ("conv3_x\nlayer2", "28×28", "[3×3, 128\n3×3, 128] × 4", "[1×1, 128\n3×3, 128\n1×1, 512] × 8", "conv"),
+    ("conv4_x\nlayer3", "14×14", "[3×3, 256\n3×3, 256] × 6", "[1×1, 256\n3×3, 256\n1×1, 1024] × 36", "conv"),
+    ("conv5_x\nlayer4", "7×7", "[3×3, 512\n3×3, 512] × 3", "[1×1, 512\n3×3, 512\n1×1, 2048] × 3", "conv"),
+    ("avg-pool", "1×1", "global average", "global average", "pool"),
+    ("fc", "1000", "512 → 1000", "2048 → 1000", "linear"),
+)
+
+
+def resnet_stages() -> Figure:
+    """He et al. 2016, Table 1: ResNet-34 and ResNet-152 stage by stage, with output sizes at 224x224."""
+    fig, ax = _canvas(13.0, 6.0)
+    _title(ax, 0.3, 5.7, "ResNet-34 and ResNet-152 on a 224×224 image (He et al. 2016, Table 1)")
+    rows = ((4.1, "ResNet-34\n(basic blocks)", 2), (1.85, "ResNet-152\n(bottleneck blocks)", 3))
+    left, width, gap = 1.75, 1.2, 0.19
+    for y, label, _ in rows:
+        _text(ax, 0.85, y, label, SMALL, weight="bold")
+    for i, (stage, size, layers34, layers152, kind) in enumerate(RESNET_STAGES):
+        x = left + i * (width + gap) + width / 2
+        _text(ax, x, 5.2, stage, SMALL, weight="bold")
+        _text(ax, x, 0.62, f"out: {size}", SMALL)
+        for (y, _, _), text in zip(rows, (layers34, layers152), strict=True):
+            _box(ax, x, y, width, 1.45, text, kind, size=SMALL)
+            if i:
+                _arrow(ax, (x - width / 2 - gap, y), (x - width / 2, y))
+    _text(ax, 6.5, 0.22, "Blocks in brackets, × how many. The first block of layer2 to layer4 halves the "
+                         "size (stride 2); a block that changes the shape has a projection shortcut.", SMALL)
+    _legend(ax, [*_kinds("conv", "pool", "linear")], loc="upper right")
+    return fig
+
+
+BN_CHANNEL = "#fdae6b"  # the channel whose statistics the batch-norm figure follows
+
+
+def batch_norm() -> Figure:
+    """Batch norm: one mean and variance per channel over N·H·W values, then a learned scale and shift."""
+    fig, ax = _canvas(12.0, 5.4)
+    _title(ax, 0.3, 5.1, "BatchNorm2d on a batch N × C × H × W (here N = 4, C = 3)")
+    side, depth = 0.9, 0.22
+    for n in range(4):
+        x0 = 0.5 + n * 1.45
+        for c in reversed(range(3)):  # the back channel first
+            face = BN_CHANNEL if c == 1 else COLORS["data"]
+            ax.add_patch(Rectangle((x0 + c * depth, 2.6 + c * depth), side, side, facecolor=face,
+                                   edgecolor=INK, linewidth=0.9))
+        _text(ax, x0 + side / 2 + depth, 2.3, f"image {n + 1}", SMALL)
+    _text(ax, 0.5, 4.35, "channel c = 1 of every image: its N·H·W values give one mean μ_c and one "
+                         "variance σ²_c", SMALL, ha="left")
+    _arrow(ax, (6.35, 3.1), (7.0, 3.1))
+    steps = [Layer("x̂ = (x − μ_c) / √(σ²_c + ε)", "act", 2.2), Layer("y = γ_c x̂ + β_c", "act", 1.6)]
+    _chain(ax, 7.1, 3.1, steps, thickness=0.7, gap=0.35, size=SMALL)
+    _text(ax, 9.45, 2.35, "γ_c, β_c: learned, 2 per channel", SMALL)
+    _text(ax, 6.0, 1.55, "training mode: μ_c, σ²_c of this batch (running averages are updated);  "
+                         "evaluation mode: the running averages", SMALL)
+    _text(ax, 0.7, 0.2, "a bias of the conv before BN would be subtracted with the mean: it is not needed",
+          SMALL, ha="left")
+    rows = ((0.6, 0.75, "conv → BN → ReLU (VGG-BN, ResNet)", ["conv", "BN", "ReLU"]),
+            (6.4, 0.75, "pre-activation (He et al. 2016b)", ["BN", "ReLU", "conv"]))
+    for x, y, label, names in rows:
+        _text(ax, x, y + 0.45, label, SMALL, ha="left", weight="bold")
+        layers = [Layer(name, "conv", 1.2) if name == "conv" else Layer(name, "act", 0.6) for name in names]
+        _chain(ax, x + 0.1, y, layers, thickness=0.42, gap=0.3, size=SMALL)
+    return fig
+
+
 FIGURES: dict[str, Callable[[], Figure]] = {
     "padding_stride_grids": padding_stride_grids,
     "flipped_kernel": flipped_kernel,
@@ -763,6 +832,8 @@ FIGURES: dict[str, Callable[[], Figure]] = {
     "gap_head": gap_head,
     "fc_as_conv": fc_as_conv,
     "allconv_downsampling": allconv_downsampling,
+    "resnet_stages": resnet_stages,
+    "batch_norm": batch_norm,
 }
 
 
