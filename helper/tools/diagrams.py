@@ -816,6 +816,52 @@ def batch_norm() -> Figure:
         _text(ax, x, y + 0.45, label, SMALL, ha="left", weight="bold")
         layers = [Layer(name, "conv", 1.2) if name == "conv" else Layer(name, "act", 0.6) for name in names]
         _chain(ax, x + 0.1, y, layers, thickness=0.42, gap=0.3, size=SMALL)
+def dilation() -> Figure:
+    """A 3x3 kernel with dilation 1, 2 and 3: the same 9 weights spread over 3x3, 5x5 and 7x7 pixels."""
+    fig, ax = _canvas(12.0, 4.1)
+    cell, side = 0.3, 7
+    for i, d in enumerate((1, 2, 3)):
+        left = 0.5 + i * 4.0
+        span = d * 2 + 1
+        _title(ax, left, 3.8, f"({'abc'[i]}) dilation {d}: spans {span}×{span}")
+        start = (side - span) // 2
+        taps = {(start + d * r, start + d * c): FIRST_FILL for r in range(3) for c in range(3)}
+        grid = Grid(left + 0.5, 0.95, side, side, cell).draw(ax, fills=taps)
+        grid.frame(ax, start, start, span, span, FIRST)
+        _text(ax, grid.x + grid.width / 2, 0.6, rf"$d(k-1)+1 = {d}\cdot 2+1 = {span}$", SMALL)
+    _legend(ax, [_swatch("input pixel", COLORS["data"]), _swatch("a tap: one of the 9 weights", FIRST_FILL),
+                 _swatch("the region the kernel sees", "white", FIRST, linewidth=2.4)])
+    return fig
+
+
+def ceil_mode_window() -> Figure:
+    """MaxPool2d(2), 7 pixels: ceil_mode=False skips the last pixel, ceil_mode=True adds a partial window."""
+    fig, ax = _canvas(12.0, 3.6)
+    cell, n = 0.45, 7
+    for i, ceil in enumerate((False, True)):
+        left = 0.5 + i * 6.0
+        outputs = -(-n // 2) if ceil else n // 2
+        _title(ax, left, 3.3, f"({'ab'[i]}) ceil_mode={ceil}: {outputs} outputs")
+        row = Grid(left, 2.0, 1, n, cell).draw(ax, labels=[[str(j) for j in range(n)]])
+        if ceil:  # the part of the last window that lies outside the input
+            ax.add_patch(Rectangle(row.corner(0, n), cell, cell, facecolor="white", edgecolor=GREY,
+                                   linestyle="--", linewidth=0.8))
+        for j in range(outputs):
+            color = SECOND if ceil and j == outputs - 1 else FIRST
+            row.frame(ax, 0, 2 * j, 1, 2, color, inset=0.03)
+        out = Grid(left, 0.85, 1, outputs, 2 * cell)
+        labels = [f"max{{{2 * j}, {2 * j + 1}}}" if 2 * j + 1 < n else f"max{{{2 * j}}}"
+                  for j in range(outputs)]
+        out.draw(ax, fill=COLORS["pool"], fills={(0, outputs - 1): SECOND_FILL} if ceil else None,
+                 labels=[labels], size=SMALL)
+        if not ceil:
+            _text(ax, row.x + (n - 0.5) * cell, row.top + 0.2, "never read", SMALL, color=FIRST)
+        else:
+            _text(ax, row.x + (n + 0.5) * cell, row.top + 0.2, "outside the input", SMALL, color=SECOND)
+    _legend(ax, [_swatch("input pixel", COLORS["data"]),
+                 _swatch("a 2-pixel window, stride 2", "white", FIRST, linewidth=2.4),
+                 _swatch("partial window: counted only with ceil_mode=True", "white", SECOND, linewidth=2.4),
+                 _swatch("output", COLORS["pool"])])
     return fig
 
 
@@ -834,6 +880,8 @@ FIGURES: dict[str, Callable[[], Figure]] = {
     "allconv_downsampling": allconv_downsampling,
     "resnet_stages": resnet_stages,
     "batch_norm": batch_norm,
+    "dilation": dilation,
+    "ceil_mode_window": ceil_mode_window,
 }
 
 

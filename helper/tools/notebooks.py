@@ -48,9 +48,10 @@ REPOSITORY = _repository()
 
 # The first code cell of every notebook (tests/test_layout.py checks they are all this one): it runs
 # before `import helper`. On Colab it clones the course and installs what Colab lacks; elsewhere it says
-# in one sentence what to install instead of raising a traceback.
+# in one sentence what to install instead of raising a traceback. Its #@title line is what Colab shows of
+# it; SETUP_METADATA collapses it in JupyterLab and makes it a form in Colab.
 SETUP_CELL = """\
-# Set-up: on Colab this fetches the course; elsewhere it says what to install (README.md, "Set-up").
+#@title Set-up: on Colab this fetches the course; elsewhere it says what to install (README.md, "Set-up")
 import importlib.util
 import sys
 
@@ -58,37 +59,33 @@ REPOSITORY = "@REPOSITORY@"  # pyproject.toml, [project.urls]
 
 
 class SetupNeeded(Exception):
-    def _render_traceback_(self):  # Jupyter shows this line instead of a traceback
+    def _render_traceback_(self):  # Jupyter shows this one red line instead of a traceback
         return [f"\\x1b[31m{self}\\x1b[0m"]
 
 
 def set_up_colab(folder="cnn-course"):
     \"\"\"Clone the course, install only what this runtime lacks, and import `helper` from the clone.\"\"\"
-    import json
-    import os
-    import re
-    import subprocess
+    import json, os, re, subprocess  # noqa: E401, I001
     from importlib.metadata import distributions
 
-    def name(text):
-        return re.sub(r"[-_.]+", "-", text).lower()
+    def run(*command):
+        return subprocess.run(command, capture_output=True, text=True)
 
-    if not os.path.isdir(folder):
-        clone = subprocess.run(["git", "clone", "--quiet", "--depth", "1", REPOSITORY, folder],
-                               capture_output=True, text=True)
-        if clone.returncode != 0:
-            raise SetupNeeded(f"Could not clone {REPOSITORY} ({clone.stderr.strip()}); check the "
-                              "runtime's internet connection and run this cell again.")
-    present = {name(d.metadata["Name"] or "") for d in distributions()}
-    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--report", "-",
-                          "-e", folder], capture_output=True, text=True)
-    if pip.returncode != 0:
+    def names(metadata):
+        return {re.sub(r"[-_.]+", "-", m["name"] or "").lower() for m in metadata}
+
+    clone = None if os.path.isdir(folder) else run("git", "clone", "-q", "--depth", "1", REPOSITORY, folder)
+    if clone and clone.returncode:
+        raise SetupNeeded(f"Could not clone {REPOSITORY} ({clone.stderr.strip()}); check the runtime's "
+                          "internet connection and run this cell again.")
+    present = names(d.metadata for d in distributions())
+    pip = run(sys.executable, "-m", "pip", "install", "--quiet", "--report", "-", "-e", folder)
+    if pip.returncode:
         raise SetupNeeded(f"pip could not install the course ({' '.join(pip.stderr.split())[-200:]}); "
                           "run this cell again, or see README.md, \\"Google Colab\\".")
-    installed = {name(item["metadata"]["name"]) for item in json.loads(pip.stdout)["install"]}
     sys.path.insert(0, os.path.abspath(folder))
-    replaced = sorted(installed & present - {"cnn-course"})
-    if replaced:
+    installed = names(item["metadata"] for item in json.loads(pip.stdout)["install"])
+    if replaced := sorted(installed & present - {"cnn-course"}):
         raise SetupNeeded(f"The course installed newer {', '.join(replaced)} than this runtime had: restart "
                           "the session (Runtime > Restart session) and run the notebook from the top.")
     print(f"The course is set up in {os.path.abspath(folder)}, from {REPOSITORY}.")
@@ -102,6 +99,8 @@ if importlib.util.find_spec("helper") is None:
         raise SetupNeeded("The course package is not installed for this kernel: run  %pip install -e ..  "
                           "in a cell, then restart the kernel.")
     set_up_colab()""".replace("@REPOSITORY@", REPOSITORY)
+# The set-up cell's metadata besides its tag: collapsed in JupyterLab, a form (only its title shows) in Colab.
+SETUP_METADATA = {"jupyter": {"source_hidden": True}, "cellView": "form"}
 
 
 # The "Open in Colab" line under each notebook's title (a homework copy drops it: it opens the original).
