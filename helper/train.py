@@ -54,6 +54,7 @@ FULL_PRECISION: dict[str, str] = {
     "nin": "tf32",
     "all_conv": "tf32",
     "googlenet": "bf16",
+    "densenet_bc100": "tf32",  # not measured yet: follows resnet56
 }
 
 # The full-mode weight average, ``fit(ema_decay=FULL_EMA_DECAY)``: each step moves the average 0.2% of

@@ -8,6 +8,10 @@ module             paper
 ``nin``            Lin, Chen & Yan 2014, "Network In Network"
 ``allconv``        Springenberg et al. 2015, "Striving for Simplicity: The All Convolutional Net"
 ``googlenet``      Szegedy et al. 2015, "Going Deeper with Convolutions"
+``preact``         He et al. 2016, "Identity Mappings in Deep Residual Networks"
+``densenet``       Huang et al. 2017, "Densely Connected Convolutional Networks"
+``resnext``        Xie et al. 2017, "Aggregated Residual Transformations ..."
+``mobilenet``      Howard et al. 2017, "MobileNets ..."; Sandler et al. 2018, "MobileNetV2 ..."
 =================  ==================================================================
 
 Every model returns logits (no softmax); GoogLeNet in training mode also returns its auxiliary logits.
@@ -22,9 +26,13 @@ from torch import nn
 
 from helper.models.allconv import *  # noqa: F403
 from helper.models.common import *  # noqa: F403
+from helper.models.densenet import *  # noqa: F403
 from helper.models.googlenet import *  # noqa: F403
+from helper.models.mobilenet import *  # noqa: F403
 from helper.models.nin import *  # noqa: F403
+from helper.models.preact import *  # noqa: F403
 from helper.models.resnet import *  # noqa: F403
+from helper.models.resnext import *  # noqa: F403
 from helper.models.vgg import *  # noqa: F403
 
 # The CIFAR-10 configuration (3x32x32 in, 10 logits out) of each architecture a notebook trains.
@@ -36,4 +44,5 @@ CIFAR_MODELS: dict[str, Callable[[], nn.Module]] = {
     "nin": partial(nin, num_classes=10),  # noqa: F405
     "all_conv": partial(all_conv, "C", "all", num_classes=10),  # noqa: F405
     "googlenet": partial(googlenet, stem="cifar", num_classes=10),  # noqa: F405
+    "densenet_bc100": partial(densenet_bc, 100, 12),  # noqa: F405 - DenseNet-BC (L=100, k=12), notebook 14
 }
