@@ -15,7 +15,7 @@ FIGURE_DIR = diagrams.FIGURE_DIR  # helper/figures/, also in an installed wheel
 # The notebooks show these names: renaming one breaks a notebook's diagram cell.
 EXPECTED = ["padding_stride_grids", "flipped_kernel", "im2col", "vgg16_stages", "residual_block",
             "bottleneck", "inception_module", "googlenet", "mlpconv", "gap_head", "fc_as_conv",
-            "allconv_downsampling"]
+            "allconv_downsampling", "modern_blocks"]
 MAX_BYTES = 150_000
 MIN_POINTS = 9
 

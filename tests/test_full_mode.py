@@ -23,7 +23,8 @@ from helper.tools.notebooks import execute, select
 pytestmark = pytest.mark.notebook
 
 SHIM = Path(__file__).resolve().parent / "full_mode_shim"
-FULL_MODE_NOTEBOOKS = ["07", "08", "09", "11", "12", "13"]  # 03 needs MNIST's own statistics (it checks them)
+# 03 needs MNIST's own statistics (it checks them)
+FULL_MODE_NOTEBOOKS = ["07", "08", "09", "11", "12", "13", "14"]
 RESUMING = "Resuming from "
 
 

@@ -276,7 +276,7 @@ def test_readme_links_each_notebook_to_colab():
 
 
 def test_every_notebook_is_found():
-    assert len(COURSE_NOTEBOOKS) == 13
+    assert len(COURSE_NOTEBOOKS) == 14
 
 
 def test_notebooks_show_diagrams_as_outputs_not_markdown_images():
