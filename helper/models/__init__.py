@@ -8,6 +8,10 @@ module             paper
 ``nin``            Lin, Chen & Yan 2014, "Network In Network"
 ``allconv``        Springenberg et al. 2015, "Striving for Simplicity: The All Convolutional Net"
 ``googlenet``      Szegedy et al. 2015, "Going Deeper with Convolutions"
+``preact``         He et al. 2016, "Identity Mappings in Deep Residual Networks"
+``densenet``       Huang et al. 2017, "Densely Connected Convolutional Networks"
+``resnext``        Xie et al. 2017, "Aggregated Residual Transformations ..."
+``mobilenet``      Howard et al. 2017, "MobileNets ..."; Sandler et al. 2018, "MobileNetV2 ..."
 =================  ==================================================================
 
 Every model returns logits (no softmax); GoogLeNet in training mode also returns its auxiliary logits.
@@ -24,9 +28,13 @@ from torch import nn
 
 from helper.models.allconv import *
 from helper.models.common import *
+from helper.models.densenet import *
 from helper.models.googlenet import *
+from helper.models.mobilenet import *
 from helper.models.nin import *
+from helper.models.preact import *
 from helper.models.resnet import *
+from helper.models.resnext import *
 from helper.models.vgg import *
 
 
@@ -54,4 +62,6 @@ CIFAR_MODELS: dict[str, TrainedModel] = {
     "nin": TrainedModel(partial(nin, num_classes=10), "tf32"),  # noqa: F405
     "all_conv": TrainedModel(partial(all_conv, "C", "all", num_classes=10), "tf32"),  # noqa: F405
     "googlenet": TrainedModel(partial(googlenet, stem="cifar", num_classes=10), "bf16"),  # noqa: F405
+    # DenseNet-BC (L=100, k=12), notebook 14; not measured yet, so it follows ResNet-56
+    "densenet_bc100": TrainedModel(partial(densenet_bc, 100, 12), "tf32"),  # noqa: F405
 }

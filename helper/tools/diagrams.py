@@ -816,6 +816,9 @@ def batch_norm() -> Figure:
         _text(ax, x, y + 0.45, label, SMALL, ha="left", weight="bold")
         layers = [Layer(name, "conv", 1.2) if name == "conv" else Layer(name, "act", 0.6) for name in names]
         _chain(ax, x + 0.1, y, layers, thickness=0.42, gap=0.3, size=SMALL)
+    return fig
+
+
 def dilation() -> Figure:
     """A 3x3 kernel with dilation 1, 2 and 3: the same 9 weights spread over 3x3, 5x5 and 7x7 pixels."""
     fig, ax = _canvas(12.0, 4.1)
@@ -865,6 +868,81 @@ def ceil_mode_window() -> Figure:
     return fig
 
 
+def _channel_column(ax: Axes, x: float, y: float, colours: Sequence[str],
+                    cell: float) -> list[tuple[float, float]]:
+    """One square per channel, stacked upwards from (x, y), each in its colour; return their centres."""
+    centres = []
+    for i, colour in enumerate(colours):
+        ax.add_patch(Rectangle((x - cell / 2, y + i * cell), cell, cell, facecolor=colour, edgecolor=INK,
+                               linewidth=0.8, zorder=3))
+        centres.append((x, y + (i + 0.5) * cell))
+    return centres
+
+
+def _wires(ax: Axes, sources: Sequence[tuple[float, float]], targets: Sequence[tuple[float, float]],
+           colour: str, half: float) -> None:
+    """A thin line from the right edge of every source square to the left edge of every target square."""
+    for x0, y0 in sources:
+        for x1, y1 in targets:
+            ax.plot([x0 + half, x1 - half], [y0, y1], color=colour, linewidth=0.8, zorder=1)
+
+
+def modern_blocks() -> Figure:
+    """Pre-activation block, dense block, grouped convolution and depthwise-separable convolution."""
+    fig, ax = _canvas(12.4, 9.6)
+    _title(ax, 0.35, 9.3, "(a) pre-activation residual block: out = x + F(x), nothing after the sum")
+    y = 8.1
+    layers = [Layer("x", "text", 0.3), Layer("BN", "act", 0.55), Layer("ReLU", "act", 0.65),
+              Layer("conv 3×3", "conv", 1.2), Layer("BN", "act", 0.55), Layer("ReLU", "act", 0.65),
+              Layer("conv 3×3", "conv", 1.2), Layer("", "add", 0.36), Layer("out", "text", 0.4)]
+    centres = _chain(ax, 0.6, y, layers, thickness=0.6, gap=0.42)
+    branch, plus = centres[0][0] + 0.3, centres[7][0]
+    _arrow(ax, (branch, y), (branch, y + 0.72), (plus, y + 0.72), (plus, y + 0.18))
+    _text(ax, (branch + plus) / 2, y + 0.9, "identity: x itself, exact for every x", SMALL)
+    _text(ax, 10.9, y, "notebook 08's block\nadds a ReLU after ⊕:\nrelu(x + F(x))", SMALL)
+
+    _title(ax, 0.35, 6.75, "(b) dense block: every layer reads all earlier maps and adds k channels")
+    cell, base = 0.16, 4.75
+    grey, new = COLORS["data"], COLORS["concat"]
+    for i in range(4):
+        x = 0.9 + 2.2 * i
+        _channel_column(ax, x, base, [grey] * 3 + [new] * (2 * i), cell)
+        _text(ax, x, base - 0.25, "k₀" if i == 0 else f"k₀ + {i}k", SMALL)
+        if i < 3:
+            _box(ax, x + 1.1, base + 0.45, 1.3, 0.5, "BN-ReLU-conv", "conv", size=SMALL)
+            _arrow(ax, (x + cell, base + 0.45), (x + 0.45, base + 0.45))
+            _arrow(ax, (x + 1.75, base + 0.45), (x + 2.2 - cell, base + 0.45))
+    _box(ax, 10.55, base + 0.45, 2.6, 0.7, "transition: BN-ReLU-\nconv 1×1 (× θ), avg pool 2×2", "pool",
+         size=SMALL)
+    _arrow(ax, (7.5 + cell, base + 0.45), (9.25, base + 0.45))
+    _text(ax, 10.55, base + 1.2, "torch.cat: the block's input,\nthen k new channels per layer", SMALL)
+
+    _title(ax, 0.35, 4.1, "(c) grouped convolution, 4 groups")
+    cell, low = 0.28, 1.35
+    group_colours = ["#9ecae1", "#fdd0a2", "#c7e9c0", "#dadaeb"]
+    colours = [c for c in group_colours for _ in range(2)]
+    inputs = _channel_column(ax, 1.2, low, colours, cell)
+    outputs = _channel_column(ax, 4.2, low, colours, cell)
+    for g in range(len(group_colours)):
+        _wires(ax, inputs[2 * g:2 * g + 2], outputs[2 * g:2 * g + 2], INK if g % 2 else GREY, cell / 2)
+    _text(ax, 1.2, low - 0.3, "C_in channels", SMALL)
+    _text(ax, 4.2, low - 0.3, "C_out channels", SMALL)
+    _text(ax, 2.7, 0.55, "each group sees C_in / g channels:\nk²·C_in·C_out / g weights and MACs", SMALL)
+
+    _title(ax, 6.35, 4.1, "(d) depthwise-separable convolution")
+    depth_in = _channel_column(ax, 6.9, low, [COLORS["data"]] * 8, cell)
+    depth_out = _channel_column(ax, 8.9, low, [COLORS["conv"]] * 8, cell)
+    point_out = _channel_column(ax, 11.4, low + cell, [COLORS["act"]] * 6, cell)
+    for source, target in zip(depth_in, depth_out, strict=True):
+        _wires(ax, [source], [target], INK, cell / 2)
+    _wires(ax, depth_out, point_out, GREY, cell / 2)
+    _text(ax, 7.9, 3.75, "depthwise 3×3\n(groups = C_in)", SMALL)
+    _text(ax, 10.15, 3.75, "pointwise 1×1", SMALL)
+    _text(ax, 9.3, 0.55, "cost: k²·C_in + C_in·C_out per position,\n"
+                         "1/C_out + 1/k² of a full k×k convolution", SMALL)
+    return fig
+
+
 FIGURES: dict[str, Callable[[], Figure]] = {
     "padding_stride_grids": padding_stride_grids,
     "flipped_kernel": flipped_kernel,
@@ -882,6 +960,7 @@ FIGURES: dict[str, Callable[[], Figure]] = {
     "batch_norm": batch_norm,
     "dilation": dilation,
     "ceil_mode_window": ceil_mode_window,
+    "modern_blocks": modern_blocks,
 }
 
 
