@@ -40,10 +40,20 @@ class FitOptions:
     def __init__(self, recipe: Recipe | None) -> None:
         self.recipe = recipe
 
-    def __call__(self, run: str) -> dict[str, Any]:
+    def __call__(self, run: str, model: str | None = None) -> dict[str, Any]:
+        """``model``, a key of :data:`helper.models.CIFAR_MODELS`, takes that entry's precision instead
+        of the recipe's, for a notebook that trains several registered models (notebook 14)."""
         if self.recipe is None:
             return {}
-        return dict(precision=self.recipe.precision, channels_last=self.recipe.channels_last,
+        precision = self.recipe.precision
+        if model is not None:
+            from helper.models import CIFAR_MODELS  # only here: the settings need no torch
+
+            if model not in CIFAR_MODELS:
+                raise CourseError(f"Unknown model {model!r}; the registry helper.models.CIFAR_MODELS holds "
+                                  f"{', '.join(map(repr, CIFAR_MODELS))}.")
+            precision = CIFAR_MODELS[model].precision
+        return dict(precision=precision, channels_last=self.recipe.channels_last,
                     ema_decay=self.recipe.ema_decay, checkpoint=self.recipe.checkpoint_dir / f"{run}.pt")
 
     def __repr__(self) -> str:

@@ -195,7 +195,7 @@ def shortcut_kinds(model: nn.Module) -> list[str]:
             for b in blocks]
 
 
-def test_small_resnet_residual_and_plain_twins():
+def test_cifar_resnet_residual_and_plain_twins():
     residual = cifar_resnet(3)
     plain = cifar_resnet(3, residual=False)
     weight_layers = [m for m in residual.modules() if isinstance(m, nn.Linear)] + [
@@ -210,7 +210,7 @@ def test_small_resnet_residual_and_plain_twins():
     assert grey(torch.randn(2, 1, 28, 28)).shape == (2, 10)
 
 
-def test_small_resnet_option_a_has_the_parameters_of_its_plain_twin():
+def test_cifar_resnet_option_a_has_the_parameters_of_its_plain_twin():
     option_a = cifar_resnet(9, shortcut_option="A")
     assert shortcut_kinds(option_a) == ["identity"] * 9 + (["ZeroPadShortcut"] + ["identity"] * 8) * 2
     assert count_parameters(option_a) == count_parameters(cifar_resnet(9, residual=False))

@@ -53,3 +53,15 @@ def test_settings_may_not_repeat_what_the_recipe_sets():
     with pytest.raises(CourseError, match="The recipe sets augment; leave it out"):
         modes.pick("lecture", lecture={**LECTURE, "augment": False}, full={**FULL, "augment": True},
                    recipe=RECIPE)
+
+
+def test_a_run_of_another_registered_model_takes_that_models_precision(monkeypatch):
+    from helper import models
+
+    monkeypatch.setitem(models.CIFAR_MODELS, "other", models.TrainedModel(lambda: None, "fp16"))
+    full = modes.pick("full", lecture=LECTURE, full=FULL, recipe=RECIPE)
+    assert full.fit("14_other", model="other")["precision"] == "fp16"
+    assert full.fit("14_main")["precision"] == "bf16"
+    with pytest.raises(CourseError, match="Unknown model 'nothing'"):
+        full.fit("14_x", model="nothing")
+    assert modes.pick("lecture", lecture=LECTURE, full=FULL, recipe=RECIPE).fit("14_x", model="nothing") == {}

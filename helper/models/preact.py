@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from helper.errors import CourseError
-from helper.models.resnet import ZeroPadShortcut, _init_conv_and_bn, projection
+from helper.models.resnet import ZeroPadShortcut, init_conv_and_bn, projection
 
 __all__ = ["PreActBlock", "PreActResNet", "preact_resnet"]
 
@@ -87,12 +87,17 @@ class PreActResNet(nn.Module):
         self.relu = nn.ReLU()
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(channels, num_classes)
-        _init_conv_and_bn(self)
+        init_conv_and_bn(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return the logits, shape ``(batch, num_classes)``."""
-        x = self.relu(self.bn(self.stages(self.stem(x))))
-        return self.fc(torch.flatten(self.avgpool(x), 1))
+        x = self.stem(x)  # N x 16 x 32 x 32 for the paper's widths
+        x = self.stages(x)  # N x 64 x 8 x 8
+        x = self.bn(x)
+        x = self.relu(x)  # the last block's sum, activated once
+        x = self.avgpool(x)  # N x 64 x 1 x 1
+        x = torch.flatten(x, 1)  # N x 64
+        return self.fc(x)  # N x num_classes
 
 
 def preact_resnet(num_blocks_per_stage: int, **kwargs) -> PreActResNet:

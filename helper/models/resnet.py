@@ -33,7 +33,6 @@ __all__ = [
     "Bottleneck",
     "CifarResNet",
     "ResNet",
-    "SmallResNet",
     "ZeroPadShortcut",
     "BLOCKS_PER_STAGE",
     "projection",
@@ -44,7 +43,6 @@ __all__ = [
     "resnet101",
     "resnet152",
     "cifar_resnet",
-    "small_resnet",
 ]
 
 
@@ -163,7 +161,7 @@ class Bottleneck(nn.Module):
         return self.relu(out + identity)
 
 
-def _init_conv_and_bn(model: nn.Module) -> None:
+def init_conv_and_bn(model: nn.Module) -> None:
     """Kaiming-normal convolutions (He et al. 2015, fan-out form, as torchvision); batch norm 1 and 0."""
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
@@ -241,7 +239,7 @@ class CifarResNet(nn.Module):
         self.stages = nn.Sequential(*stages)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(channels, num_classes)
-        _init_conv_and_bn(self)
+        init_conv_and_bn(self)
         if zero_init_residual:
             _zero_init_last_bn(self)
 
@@ -271,10 +269,6 @@ def cifar_resnet(num_blocks_per_stage: int | Sequence[int], **kwargs: Any) -> Ci
             f"got {tuple(num_blocks_per_stage)}."
         )
     return CifarResNet(num_blocks_per_stage, **kwargs)
-
-
-# The names notebook 08 imports until its cells say cifar_resnet.
-SmallResNet, small_resnet = CifarResNet, cifar_resnet
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -334,7 +328,7 @@ class ResNet(nn.Module):
         self.layer4 = self._make_stage(block, planes[3], layers[3], stride=2)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(planes[3] * block.expansion, num_classes)
-        _init_conv_and_bn(self)
+        init_conv_and_bn(self)
         if zero_init_residual:
             _zero_init_last_bn(self)
 
