@@ -34,9 +34,9 @@ BROWSER_NOTEBOOKS = {
 }
 # The round trip on the homework copy: an exercise's solution cell, a wrong and a right answer for it, and
 # what its check prints for each (01's Exercise 2; the test skips when the copy is of another notebook).
-ROUND_TRIP = {"notebook": "01_", "grade_id": "ex2-solution", "wrong": "padding_needed = 3",
-              "right": "padding_needed = 4", "fails": "look again at how far apart",
-              "passes": "padding_needed is correct"}
+ROUND_TRIP = {"notebook": "01_", "grade_id": "ex2-solution", "wrong": "dilation_needed = 6",
+              "right": "dilation_needed = 12", "fails": "a larger dilation makes the output smaller",
+              "passes": "dilation_needed is correct"}
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO_ROOT / "build" / "screenshots"
 RUN_TIMEOUT_S = 120
@@ -157,15 +157,17 @@ def browser(tmp_path_factory):
 # Each code cell of the open notebook as JupyterLab shows it: its prompt and the text of error outputs.
 READ_CELLS = """() => [...document.querySelectorAll('PANEL .jp-CodeCell')].map((cell, index) => ({
     index,
-    prompt: (cell.querySelector('.jp-InputPrompt')?.textContent || '').trim(),
+    collapsed: cell.querySelector('.jp-InputArea') === null,
+    prompt: (cell.querySelector('.jp-InputArea-prompt')?.textContent || '').trim(),
     source: (cell.querySelector('.jp-InputArea-editor')?.textContent || '').slice(0, 80),
     errors: [...cell.querySelectorAll('.jp-OutputArea-output[data-mime-type="STDERR"]')]
         .map(o => o.textContent).filter(t => /Traceback|Error\\b/.test(t)).map(t => t.slice(0, 300)),
 }))""".replace("PANEL", PANEL).replace("STDERR", "application/vnd.jupyter.stderr")
 
-# True once the kernel is idle and every code cell shows an execution count like [12].
+# True once the kernel is idle and every code cell shows an execution count like [12] in its input area's
+# prompt (a collapsed cell, the set-up cell, shows a placeholder without a count instead).
 ALL_RUN = """() => {
-    const prompts = [...document.querySelectorAll('PANEL .jp-CodeCell .jp-InputPrompt')];
+    const prompts = [...document.querySelectorAll('PANEL .jp-CodeCell .jp-InputArea-prompt')];
     return document.querySelector("IDLE") !== null && prompts.length > 0
         && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
 }""".replace("PANEL", PANEL).replace("IDLE", IDLE)
@@ -293,7 +295,9 @@ def test_run_all_cells_in_jupyterlab(lab, browser, role):
             f"{name}: reopened after saving, it should show no widget errors"
     assert shown_before_running, f"{name}: the diagrams (code cells {diagrams}) should show before running"
     assert shown_after_running, f"{name}: the diagrams (code cells {diagrams}) should show after Run All"
-    unrun = [c["source"] for c in cells if not any(ch.isdigit() for ch in c["prompt"])]
+    collapsed = [c["index"] for c in cells if c["collapsed"]]
+    assert collapsed == [0], f"{name}: only the set-up cell should be collapsed, not code cells {collapsed}"
+    unrun = [c["source"] for c in cells if not c["collapsed"] and not any(ch.isdigit() for ch in c["prompt"])]
     assert not unrun, f"{name}: cells without an execution count: {unrun}"
     # In the student copy, an exercise whose stub raised NotImplementedError may fail its check too.
     exercises = exercise_cells(lab["root"] / name) if role == "homework" else {}
@@ -345,5 +349,6 @@ def test_homework_round_trip_in_jupyterlab(lab, browser):
         page.close()
         shut_down_kernels(lab["url"], lab["token"])
     assert "Run" in menus and "Nbgrader" not in menus, f"the student's lab shows nbgrader's menu: {menus}"
-    assert "AssertionError" in wrong and ROUND_TRIP["passes"] not in wrong, wrong
+    # (the traceback quotes the check's source, print line included, but never prints that line by itself)
+    assert "AssertionError" in wrong and ROUND_TRIP["passes"] not in wrong.splitlines(), wrong
     assert right.strip() == ROUND_TRIP["passes"], f"the check should print one line when it passes: {right!r}"
