@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from helper.errors import CourseError
-from helper.models.resnet import ZeroPadShortcut, init_conv_and_bn, projection
+from helper.models.resnet import cifar_stages, init_conv_and_bn, shortcut_of
 
 __all__ = ["PreActBlock", "PreActResNet", "preact_resnet"]
 
@@ -63,30 +63,22 @@ class PreActResNet(nn.Module):
     def __init__(self, blocks_per_stage: Sequence[int], *, shortcut_option: str = "B", in_channels: int = 3,
                  num_classes: int = 10, widths: Sequence[int] = (16, 32, 64)) -> None:
         super().__init__()
-        if shortcut_option not in ("A", "B"):
-            raise CourseError(
-                f"shortcut_option must be 'A' (zero padding) or 'B' (projection); got {shortcut_option!r}."
-            )
+        shortcut = shortcut_of(shortcut_option)
         if len(blocks_per_stage) != len(widths) or min(blocks_per_stage) < 1:
             raise CourseError(f"blocks_per_stage needs one positive count per width in {tuple(widths)}; "
                               f"got {tuple(blocks_per_stage)}.")
-        shortcut = ZeroPadShortcut if shortcut_option == "A" else projection
         self.stem = nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False)
-        stages: list[nn.Module] = []
-        channels = widths[0]
-        for index, (num_blocks, width) in enumerate(zip(blocks_per_stage, widths, strict=True)):
-            blocks = []
-            for block_index in range(num_blocks):
-                stride = 2 if index > 0 and block_index == 0 else 1
-                downsample = shortcut(channels, width, stride) if stride != 1 or channels != width else None
-                blocks.append(PreActBlock(channels, width, stride, downsample))
-                channels = width
-            stages.append(nn.Sequential(*blocks))
-        self.stages = nn.Sequential(*stages)
-        self.bn = nn.BatchNorm2d(channels)
+
+        def block(channels: int, width: int, stride: int) -> PreActBlock:
+            changes_shape = stride != 1 or channels != width
+            downsample = shortcut(channels, width, stride) if changes_shape else None
+            return PreActBlock(channels, width, stride, downsample)
+
+        self.stages = cifar_stages(blocks_per_stage, widths, block)
+        self.bn = nn.BatchNorm2d(widths[-1])
         self.relu = nn.ReLU()
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(channels, num_classes)
+        self.fc = nn.Linear(widths[-1], num_classes)
         init_conv_and_bn(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

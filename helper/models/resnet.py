@@ -19,7 +19,7 @@ The paper calls the stem ``conv1`` and the four stages ``conv2_x`` to ``conv5_x`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -187,6 +187,30 @@ def _zero_init_last_bn(model: nn.Module) -> None:
 SHORTCUT_OPTIONS = ("A", "B")
 
 
+def shortcut_of(option: str) -> Callable[[int, int, int], nn.Module]:
+    """The shortcut a shape-changing block gets, ``(in_channels, out_channels, stride) -> module``:
+    option "A" a :class:`ZeroPadShortcut` (no parameters), "B" a :func:`projection`."""
+    if option not in SHORTCUT_OPTIONS:
+        raise CourseError(f"shortcut_option must be 'A' (zero padding) or 'B' (projection); got {option!r}.")
+    return ZeroPadShortcut if option == "A" else projection
+
+
+def cifar_stages(blocks_per_stage: Sequence[int], widths: Sequence[int],
+                 block: Callable[[int, int, int], nn.Module]) -> nn.Sequential:
+    """The stages of a CIFAR-10 residual network (He et al. 2016, Section 4.2): one per width, with
+    ``blocks_per_stage`` blocks built by ``block(in_channels, width, stride)``; the first block of every
+    stage but the first halves the resolution (stride 2). The input has ``widths[0]`` channels."""
+    stages = []
+    channels = widths[0]
+    for index, (num_blocks, width) in enumerate(zip(blocks_per_stage, widths, strict=True)):
+        blocks = []
+        for block_index in range(num_blocks):
+            blocks.append(block(channels, width, 2 if index > 0 and block_index == 0 else 1))
+            channels = width
+        stages.append(nn.Sequential(*blocks))
+    return nn.Sequential(*stages)
+
+
 class CifarResNet(nn.Module):
     """The CIFAR-10 networks of Section 4.2 (ResNet-20 ... -110), built from :class:`BasicBlock`.
 
@@ -216,29 +240,19 @@ class CifarResNet(nn.Module):
         super().__init__()
         check_width_divisor(width_divisor, widths)
         widths = [width // width_divisor for width in widths]
-        if shortcut_option not in SHORTCUT_OPTIONS:
-            raise CourseError(
-                f"shortcut_option must be 'A' (zero padding) or 'B' (projection); got {shortcut_option!r}."
-            )
+        shortcut = shortcut_of(shortcut_option)
         self.stem = nn.Sequential(
             conv3x3(in_channels, widths[0]), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)
         )
-        shortcut = ZeroPadShortcut if shortcut_option == "A" else projection
-        stages: list[nn.Module] = []
-        channels = widths[0]
-        for index, (num_blocks, width) in enumerate(zip(blocks_per_stage, widths, strict=True)):
-            blocks = []
-            for block_index in range(num_blocks):
-                stride = 2 if index > 0 and block_index == 0 else 1
-                downsample = None
-                if residual and (stride != 1 or channels != width):
-                    downsample = shortcut(channels, width, stride)
-                blocks.append(BasicBlock(channels, width, stride, downsample, residual=residual))
-                channels = width
-            stages.append(nn.Sequential(*blocks))
-        self.stages = nn.Sequential(*stages)
+
+        def block(channels: int, width: int, stride: int) -> BasicBlock:
+            changes_shape = stride != 1 or channels != width
+            downsample = shortcut(channels, width, stride) if residual and changes_shape else None
+            return BasicBlock(channels, width, stride, downsample, residual=residual)
+
+        self.stages = cifar_stages(blocks_per_stage, widths, block)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(channels, num_classes)
+        self.fc = nn.Linear(widths[-1], num_classes)
         init_conv_and_bn(self)
         if zero_init_residual:
             _zero_init_last_bn(self)
