@@ -119,6 +119,7 @@ def header_cell(source: Path, copy_path: str) -> nbformat.NotebookNode:
         f"(without `make`: `python -m helper.tools check-homework {copy_path}`). "
         "Each check passes when its cell runs without an error; a failing one tells you what is wrong.",
         metadata={"tags": ["homework-header"]},
+        id="homework-header",  # fixed, so that the same notebook always gives the same copy
     )
 
 

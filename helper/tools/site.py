@@ -329,9 +329,8 @@ def build(executed: dict[Path, Path], out: Path, run: Run) -> None:
             nbformat.write(page_notebook(nb, source, "downloads"), src / source.name)
             shutil.copyfile(source, src / "downloads" / source.name)
             if homework.grade_cells(nb):
-                student = homework.student_copy(read_notebook(source), source)
-                student.cells[0].id = "homework-copy"  # the header's id is random: the same copy every time
-                nbformat.write(student, src / "downloads" / "homework" / source.name)
+                nbformat.write(homework.student_copy(read_notebook(source), source),
+                               src / "downloads" / "homework" / source.name)
             pages.append((source, title_of(nb)))
         (src / "index.md").write_text(home_page(pages, run), encoding="utf-8")
         (src / "conf.py").write_text(CONF_PY, encoding="utf-8")
