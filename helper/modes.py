@@ -47,12 +47,9 @@ class FitOptions:
             return {}
         precision = self.recipe.precision
         if model is not None:
-            from helper.models import CIFAR_MODELS  # only here: the settings need no torch
+            from helper.models import registered  # only here: the settings need no torch
 
-            if model not in CIFAR_MODELS:
-                raise CourseError(f"Unknown model {model!r}; the registry helper.models.CIFAR_MODELS holds "
-                                  f"{', '.join(map(repr, CIFAR_MODELS))}.")
-            precision = CIFAR_MODELS[model].precision
+            precision = registered(model).precision
         return dict(precision=precision, channels_last=self.recipe.channels_last,
                     ema_decay=self.recipe.ema_decay, checkpoint=self.recipe.checkpoint_dir / f"{run}.pt")
 

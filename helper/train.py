@@ -48,7 +48,7 @@ from helper.evaluation import (
     main_logits,
     predict,
 )
-from helper.models import CIFAR_MODELS, GoogLeNetOutputs
+from helper.models import GoogLeNetOutputs, registered
 from helper.modes import Recipe
 from helper.paths import data_dir
 from helper.progress import progress_bar
@@ -75,10 +75,7 @@ def full_recipe(model: str, *, ema_decay: float | None = FULL_EMA_DECAY) -> Reci
     its measured precision, channels-last, the weight average ``ema_decay`` (None: none), checkpoints
     in ``checkpoints/`` of the data directory, crops and flips, and flip test-time augmentation. A
     notebook passes it to ``modes.pick(..., recipe=train.full_recipe("vgg16_bn"))``."""
-    if model not in CIFAR_MODELS:
-        raise CourseError(f"Unknown model {model!r}; the registry helper.models.CIFAR_MODELS holds "
-                          f"{', '.join(map(repr, CIFAR_MODELS))}.")
-    return Recipe(precision=CIFAR_MODELS[model].precision, channels_last=True, ema_decay=ema_decay,
+    return Recipe(precision=registered(model).precision, channels_last=True, ema_decay=ema_decay,
                   checkpoint_dir=data_dir() / "checkpoints")
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from torch import nn
 
+from helper.errors import CourseError
 from helper.models.allconv import *
 from helper.models.common import *
 from helper.models.densenet import *
@@ -65,3 +66,11 @@ CIFAR_MODELS: dict[str, TrainedModel] = {
     # DenseNet-BC (L=100, k=12), notebook 14; not measured yet, so it follows ResNet-56
     "densenet_bc100": TrainedModel(partial(densenet_bc, 100, 12), "tf32"),  # noqa: F405
 }
+
+
+def registered(name: str) -> TrainedModel:
+    """The entry ``name`` of :data:`CIFAR_MODELS`; a sentence that names the entries when there is none."""
+    if name not in CIFAR_MODELS:
+        raise CourseError(f"Unknown model {name!r}; the registry helper.models.CIFAR_MODELS holds "
+                          f"{', '.join(map(repr, CIFAR_MODELS))}.")
+    return CIFAR_MODELS[name]
