@@ -1,0 +1,13 @@
+"""Interactive explorers for the ideas students find hardest, one per notebook that teaches them.
+
+    from helper import explorers
+    explorers.output_size()          # notebook 01: input, padding, kernel positions and the output size
+
+Each returns an :class:`~helper.explorers.base.Explorer`: ipywidgets controls whose numbers and picture
+follow every change, and whose default picture a page without widgets shows (see ``base``).
+"""
+
+from helper.explorers.base import Explorer, Frame
+from helper.explorers.output_size import output_size
+
+__all__ = ["Explorer", "Frame", "output_size"]
