@@ -2,12 +2,14 @@
 
     from helper import explorers
     explorers.output_size()          # notebook 01: input, padding, kernel positions and the output size
+    explorers.inception_budget()     # notebook 13: an Inception module's cost with and without 1x1 reductions
 
 Each returns an :class:`~helper.explorers.base.Explorer`: ipywidgets controls whose numbers and picture
 follow every change, and whose default picture a page without widgets shows (see ``base``).
 """
 
 from helper.explorers.base import Explorer, Frame
+from helper.explorers.inception_budget import inception_budget
 from helper.explorers.output_size import output_size
 
-__all__ = ["Explorer", "Frame", "output_size"]
+__all__ = ["Explorer", "Frame", "inception_budget", "output_size"]
