@@ -20,6 +20,7 @@ import nbformat
 import papermill
 import pytest
 from conftest import solution_cells
+from explorer_scenarios import EXPLORER_SCENARIOS
 
 from helper.errors import CourseError
 from helper.tools import homework
@@ -365,28 +366,6 @@ def test_homework_round_trip_in_jupyterlab(lab, browser):
     assert "AssertionError" in wrong and ROUND_TRIP["passes"] not in wrong.splitlines(), wrong
     assert right.strip() == ROUND_TRIP["passes"], f"the check should print one line when it passes: {right!r}"
 
-
-def expected_output_size(settings: dict) -> dict[str, int]:
-    """What notebook 01's explorer should show: helper.arithmetic's output size (nothing if impossible)."""
-    from helper.arithmetic import conv_output_size, pool_output_size
-
-    n, k, s, p, d = (settings[key] for key in ("size", "kernel_size", "stride", "padding", "dilation"))
-    try:
-        if settings["layer"] == "convolution":
-            return {"output": conv_output_size(n, k, s, p, d)}
-        return {"output": pool_output_size(n, k, s, p, d, ceil_mode=settings["ceil_mode"])}
-    except CourseError:
-        return {}
-
-
-# For each explorer: the numbers it should show for the controls' values, and what the test sets, in order.
-# A slider that moves by one is moved with the arrow keys, as a student drags it; otherwise the value is
-# typed into its readout. Each step must change the picture.
-EXPLORER_SCENARIOS = {
-    "output_size": (expected_output_size, [
-        ("stride", 1), ("size", 12), ("kernel_size", 4), ("dilation", 2), ("padding", 0),
-        ("layer", "max pooling"), ("stride", 2), ("ceil_mode", True), ("size", 3)]),
-}
 
 # The explorer's controls (by description), the numbers it shows (by name), its problem sentence and the
 # address of its picture, as the page shows them.

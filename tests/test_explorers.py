@@ -12,6 +12,7 @@ import ipywidgets as widgets
 import nbformat
 import pytest
 from conftest import course_notebook_params
+from explorer_scenarios import EXPLORER_SCENARIOS, replay, wrong_rows
 
 from helper import explorers
 from helper.arithmetic import conv_output_size, pool_output_size
@@ -31,6 +32,18 @@ def best_redraw_s(explorer: Explorer, name: str, values: list) -> float:
         explorer.set(**{name: value})
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+EXPLORERS = sorted(name for name in explorers.__all__ if name[0].islower())
+
+
+def test_every_explorer_has_a_scenario_for_the_browser_and_colab_tests():
+    assert sorted(EXPLORER_SCENARIOS) == EXPLORERS, "add the explorer to tests/explorer_scenarios.py"
+
+
+@pytest.mark.parametrize("name", EXPLORERS)
+def test_each_step_of_the_scenario_shows_helpers_numbers_and_a_new_picture(name):
+    assert not wrong_rows(name, replay(name))
 
 
 def test_output_size_shows_helper_arithmetics_number_for_each_setting():
