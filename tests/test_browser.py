@@ -478,8 +478,16 @@ def test_explorers_follow_their_controls_in_jupyterlab(lab, browser, path):
         for position, explorer_name in cells.items():
             in_python = eval(code[position].source, {"explorers": explorers})  # the same call: its controls
             try_explorer(page, position, in_python, explorer_name)
+        page.keyboard.press("Control+s")  # saved and opened again: the student lab saves the widgets' state
+        page.wait_for_function(SAVED, timeout=30_000, polling=500)
+        shut_down_kernels(lab["url"], lab["token"])
+        open_notebook(page, lab["url"], lab["token"], name)
+        shown_when_reopened = shows_images(page, list(cells))
+        reopened = page.locator(PANEL).inner_text()
     finally:
         page.screenshot(path=str(SCREENSHOTS / f"explorers-{path.stem}.png"))
         page.close()
         shut_down_kernels(lab["url"], lab["token"])
     assert shown_before_running, f"{path.name}: the explorers' default pictures should show before running"
+    assert shown_when_reopened and "Error displaying widget" not in reopened, \
+        f"{path.name}: saved and opened again, the explorers should show their last pictures"
