@@ -113,10 +113,15 @@ class Explorer:
         self.numbers.value = frame.details or html.escape(frame.summary)
         self.picture.value = png(frame.figure)
 
+    @property
+    def picture_bytes(self) -> bytes:
+        """The current picture as PNG bytes (ipywidgets 8 holds them as a memoryview, 7 as bytes)."""
+        return bytes(self.picture.value)
+
     def mime_bundle(self) -> dict[str, Any]:
         """The live widget, with the current picture and summary for pages that cannot show it."""
         view = {"version_major": 2, "version_minor": 0, "model_id": self.widget.model_id}
-        return {WIDGET_VIEW: view, "image/png": base64.b64encode(self.picture.value).decode("ascii"),
+        return {WIDGET_VIEW: view, "image/png": base64.b64encode(self.picture_bytes).decode("ascii"),
                 "text/plain": self.summary}
 
     def _ipython_display_(self) -> None:
