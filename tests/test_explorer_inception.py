@@ -8,9 +8,8 @@ import time
 
 import ipywidgets as widgets
 import pytest
-import torch
+from explorer_scenarios import PAPER_INPUTS, WIDTH_CONTROLS, NaiveInception, expected_inception_budget
 from matplotlib.text import Text
-from torch import nn
 
 from helper import explorers
 from helper.errors import CourseError
@@ -18,40 +17,12 @@ from helper.explorers.base import WIDGET_VIEW, png
 from helper.explorers.inception_budget import _render
 from helper.models import InceptionModule
 from helper.models.googlenet import INCEPTION_MODULES
-from helper.profile import count_macs, count_parameters
-
-# Szegedy et al. (2015), Table 1: each module's input (the previous row's output) as side and channels
-PAPER_INPUTS = {"3a": (28, 192), "3b": (28, 256), "4a": (14, 480), "4b": (14, 512), "4c": (14, 512),
-                "4d": (14, 512), "4e": (14, 528), "5a": (7, 832), "5b": (7, 832)}
-WIDTH_CONTROLS = ("ch1x1", "ch3x3red", "ch3x3", "ch5x5red", "ch5x5", "pool_proj")
+from helper.profile import count_macs
 
 
-class NaiveInception(nn.Module):
-    """Figure 2a with the pool projection kept: the 3x3 and 5x5 convolutions read every input channel."""
-
-    def __init__(self, c_in: int, n1: int, _n3_reduce: int, n3: int, _n5_reduce: int, n5: int,
-                 pool_proj: int) -> None:
-        super().__init__()
-        self.branch1 = nn.Conv2d(c_in, n1, 1)
-        self.branch2 = nn.Conv2d(c_in, n3, 3, padding=1)
-        self.branch3 = nn.Conv2d(c_in, n5, 5, padding=2)
-        self.branch4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), nn.Conv2d(c_in, pool_proj, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], dim=1)
-
-
-def expected(size: int, c_in: int, widths: tuple[int, ...]) -> dict[str, int]:
-    """What helper.profile counts for the two modules, built here with real weights."""
-    torch.manual_seed(0)
-    reduced, naive = InceptionModule(c_in, *widths), NaiveInception(c_in, *widths)
-    shape = (c_in, size, size)
-    counts = {"size": size, "out_channels": widths[0] + widths[2] + widths[4] + widths[5],
-              "params_reduced": count_parameters(reduced), "params_naive": count_parameters(naive),
-              "macs_reduced": count_macs(reduced, shape), "macs_naive": count_macs(naive, shape)}
-    counts["params_saved"] = counts["params_naive"] - counts["params_reduced"]
-    counts["macs_saved"] = counts["macs_naive"] - counts["macs_reduced"]
-    return counts
+def expected(explorer: explorers.Explorer) -> dict[str, int]:
+    """helper.profile's counts for the explorer's settings, of modules built in the test."""
+    return expected_inception_budget(explorer.settings())
 
 
 def shown(explorer: explorers.Explorer) -> dict[str, int]:
@@ -72,7 +43,7 @@ def explorer() -> explorers.Explorer:
 def test_defaults_are_module_3a_counted_by_helper_profile(explorer):
     assert explorer.settings() == {"module": "3a", "in_channels": 192,
                                    **dict(zip(WIDTH_CONTROLS, INCEPTION_MODULES["3a"], strict=True))}
-    assert explorer.values == expected(28, 192, INCEPTION_MODULES["3a"])
+    assert explorer.values == expected(explorer)
     assert shown(explorer) == explorer.values
     # notebook 13 prints these two counts for module 3a with and without the reductions
     assert (explorer.values["macs_reduced"], explorer.values["macs_naive"]) == (128_049_152, 308_281_344)
@@ -85,19 +56,18 @@ def test_controls_keep_the_explorer_contract(explorer):
         assert isinstance(control, (widgets.IntSlider, widgets.Dropdown))
         if isinstance(control, widgets.IntSlider):
             assert control.continuous_update is False
-    assert [value for _, value in explorer.controls["module"].options] == list(PAPER_INPUTS)
+    assert list(explorer.controls["module"].options) == list(PAPER_INPUTS)
 
 
 @pytest.mark.parametrize("name, value", [("in_channels", 4 * 192), ("ch1x1", 100), ("ch3x3red", 40),
                                          ("ch3x3", 64), ("ch5x5red", 49), ("ch5x5", 96), ("pool_proj", 1)])
 def test_each_slider_changes_the_numbers_as_helper_profile_says(explorer, name, value):
-    before_values, before_picture = dict(explorer.values), explorer.picture.value
+    before_values, before_picture = dict(explorer.values), explorer.picture_bytes
     explorer.set(**{name: value})
-    settings = explorer.settings()
-    assert explorer.values == expected(28, settings["in_channels"], widths_of(explorer))
+    assert explorer.values == expected(explorer)
     assert shown(explorer) == explorer.values
     assert explorer.values != before_values
-    assert explorer.picture.value != before_picture
+    assert explorer.picture_bytes != before_picture
 
 
 @pytest.mark.parametrize("module", list(PAPER_INPUTS))
@@ -111,11 +81,12 @@ def test_a_module_sets_every_slider_and_redraws_once(module):
     assert (explorer.controls["in_channels"].value, widths_of(explorer)) == (c_in, INCEPTION_MODULES[module])
     assert len(numbers) == len(pictures) == 1, "one redraw, after every slider has its new value"
     assert numbers[0] == explorer.numbers.value
-    assert explorer.values == expected(size, c_in, widths_of(explorer))
+    assert explorer.values == expected(explorer) and explorer.values["size"] == size
 
 
 def branch_counts(size: int, c_in: int, widths: tuple[int, ...]) -> set[int]:
-    """Every branch's MACs in both modules, and what each branch saves (the answer to exercise 2 for 4e)."""
+    """Every branch's MACs in both modules, and what each branch saves (the answer to exercise 2 for 4e),
+    counted by helper.profile on modules built here."""
     reduced, naive = InceptionModule(c_in, *widths), NaiveInception(c_in, *widths)
     counts = set()
     for name in ("branch1", "branch2", "branch3", "branch4"):
@@ -142,12 +113,13 @@ def test_no_branch_count_is_shown_for_any_module(module):
 
 
 def test_redraw_is_fast(explorer):
+    """In CPU seconds of this process, as tests/test_explorers.py counts them."""
     times = []
     for value in (20, 21, 22, 23, 24):
-        start = time.perf_counter()
+        start = time.process_time()
         explorer.set(ch5x5red=value)
-        times.append(time.perf_counter() - start)
-    assert min(times) < 0.1, f"best redraw took {min(times) * 1000:.0f} ms"
+        times.append(time.process_time() - start)
+    assert min(times) < 0.1, f"a redraw took {min(times) * 1000:.0f} ms at best; the goal is under 100 ms"
 
 
 def test_mime_bundle_has_the_widget_a_png_and_the_summary(explorer):

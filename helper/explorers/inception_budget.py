@@ -209,9 +209,8 @@ def inception_budget(module: str = "3a", in_channels: int | None = None, ch1x1: 
         return widgets.IntSlider(value=value, min=1, max=high, description=description,
                                  continuous_update=False)
 
-    choices = [(f"{name} ({at.size}×{at.size})", name) for name, at in table.items()]  # with the maps' side
     controls: dict[str, widgets.ValueWidget] = {
-        "module": widgets.Dropdown(options=choices, value=module, description="module"),
+        "module": widgets.Dropdown(options=list(table), value=module, description="module"),
         "in_channels": slider("input channels", channels, MAX_IN_CHANNELS),
         **{name: slider(label, widths[name], MAX_WIDTH) for name, label in zip(WIDTHS, LABELS, strict=True)},
     }
