@@ -44,6 +44,7 @@ REDUCED_BRANCHES = np.array([False, True, True, False])  # those that start with
 MAX_IN_CHANNELS, MAX_WIDTH = 1024, 512
 BAR_WIDTH = 0.4
 NAIVE, REDUCED, REDUCTION = "#9e9e9e", "#1f77b4", "#9ecae1"
+ROWS = (("with the 1×1 reductions", "reduced"), ("without them (naive)", "naive"), ("saved", "saved"))
 LEGEND = ("per branch, MACs without the reductions (grey) and with them (blue: the 3x3 or 5x5 convolution, "
           "light blue on top: the 1x1 reduction in front of it); the 1x1 and pool-projection branches are "
           "the same in both modules")
@@ -131,9 +132,6 @@ def _figure(bars: tuple[np.ndarray, ...] | None) -> Figure:
     return figure
 
 
-ROWS = (("with the 1×1 reductions", "reduced"), ("without them (naive)", "naive"), ("saved", "saved"))
-
-
 def _render(settings: dict[str, Any]) -> Frame:
     size, channels = presets()[settings["module"]].size, settings["in_channels"]
     widths = tuple(settings[name] for name in WIDTHS)
@@ -173,6 +171,7 @@ class _BudgetExplorer(Explorer):
             self._holding = False
 
     def redraw(self, change: Any = None) -> None:
+        """Redraw, unless the drop-down is setting the sliders; a new module sets them all first."""
         if self._holding:
             return
         if change is not None and change["owner"] is self.controls["module"]:
