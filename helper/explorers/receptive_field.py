@@ -29,9 +29,9 @@ PHOTO = "chelsea"  # scikit-image's bundled photo of a cat (no download)
 FIELD, NEIGHBOUR, BORDER = "#e65100", "#1565c0", "#000000"
 PADDING, OUTPUT, CHOSEN = "#e6e6e6", "#a8d5a2", "#2e7d32"
 # what the colours mean, under the numbers (the notebook's text says it again for the static picture)
-LEGEND = ("orange square: the pixels the chosen output sees (shaded where it hangs over the border into "
-          "the zero padding, grey) · blue dotted: the field of its right-hand neighbour, one jump further · "
-          "right: the layer's outputs, the chosen one dark green")
+LEGEND = ("left: the 224×224 input on its zero padding (grey) · orange square: the pixels the chosen output "
+          "sees (shaded where it hangs over the border into the padding) · blue dotted: the field of its "
+          "right-hand neighbour, one jump further · right: the layer's outputs, the chosen one dark green")
 
 
 @dataclass(frozen=True)
@@ -139,11 +139,10 @@ def _output_picture(ax: Any, layer: VggLayer, row: int, column: int) -> None:
 
 
 def _figure(layer: VggLayer, settings: dict[str, Any] | None, message: str = "") -> Figure:
-    figure = Figure(figsize=(7.5, 4.2))
-    left = figure.add_axes((0.01, 0.01, 0.58, 0.92))
-    right = figure.add_axes((0.64, 0.2, 0.34, 0.6))
+    figure = Figure(figsize=(7.5, 4.8))
+    left = figure.add_axes((0.01, 0.01, 0.59, 0.92))
+    right = figure.add_axes((0.64, 0.22, 0.34, 0.53))
     _input_picture(left, layer, settings)
-    left.set_title(f"input {INPUT_SIZE}×{INPUT_SIZE} and its padding", fontsize=10)
     if settings is None:
         right.set_axis_off()
         right.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=9)
