@@ -30,8 +30,8 @@ FIELD, NEIGHBOUR, BORDER = "#e65100", "#1565c0", "#000000"
 PADDING, OUTPUT, CHOSEN = "#e6e6e6", "#a8d5a2", "#2e7d32"
 # what the colours mean, under the numbers (the notebook's text says it again for the static picture)
 LEGEND = ("left: the 224×224 input on its zero padding (grey) · orange square: the pixels the chosen output "
-          "sees (shaded where it hangs over the border into the padding) · blue dotted: the field of the next "
-          "output in its row, one jump away · right: the layer's outputs, the chosen one dark green")
+          "sees (shaded where it hangs over the border into the padding) · blue dotted: the field of the "
+          "next output in its row, one jump away · right: the layer's outputs, the chosen one dark green")
 
 
 @dataclass(frozen=True)
