@@ -1,5 +1,5 @@
-"""Drive a real JupyterLab in headless Chromium: Run All Cells on a few notebooks, as a student would, and
-do one exercise of a homework copy wrong, then right.
+"""Drive a real JupyterLab in headless Chromium: Run All Cells on a few notebooks, as a student would, do
+one exercise of a homework copy wrong, then right, and move the controls of every explorer.
 
 Needs Debian's chromium at /usr/bin/chromium (``.ci/run`` installs it); Playwright's own browser
 download is never used. Screenshots land in build/screenshots/.
@@ -20,11 +20,12 @@ import nbformat
 import papermill
 import pytest
 from conftest import solution_cells
+from explorer_scenarios import EXPLORER_SCENARIOS
 
 from helper.errors import CourseError
 from helper.tools import homework
 from helper.tools.lab import command as lab_command
-from helper.tools.notebooks import NOTEBOOK_DIR, REPO_ROOT, diagram_of, lecture_notebooks, select
+from helper.tools.notebooks import NOTEBOOK_DIR, REPO_ROOT, diagram_of, explorer_of, lecture_notebooks, select
 
 # Which notebooks to open, by number or name prefix; the first one that exists in each group is used.
 BROWSER_NOTEBOOKS = {
@@ -61,6 +62,9 @@ def pick(candidates: list[str]) -> Path | None:
 
 
 CHOSEN = {role: pick(candidates) for role, candidates in BROWSER_NOTEBOOKS.items()}
+# Every notebook with an explorer cell; the lab has a copy of each in its folder explorers/.
+EXPLORER_NOTEBOOKS = [path for path in lecture_notebooks(NOTEBOOK_DIR)
+                      if any(explorer_of(c) for c in nbformat.read(path, as_version=4).cells)]
 
 
 def free_port() -> int:
@@ -83,15 +87,24 @@ def write_settings(folder: Path) -> None:
         target.write_text(json.dumps(values))
 
 
+def smoke_copy(path: Path, folder: Path) -> None:
+    """Copy a notebook into ``folder`` with ``MODE = "smoke"`` injected."""
+    folder.mkdir(exist_ok=True)
+    papermill.execute_notebook(str(path), str(folder / path.name), parameters={"MODE": "smoke"},
+                               prepare_only=True, kernel_name="python3", progress_bar=False)
+
+
 def prepare(root: Path, scratch: Path) -> None:
-    """Copy the chosen notebooks into ``root`` with ``MODE = "smoke"`` injected (homework: student copy)."""
+    """Copy the chosen notebooks into ``root`` in smoke mode (homework: student copy), and the notebooks
+    with explorers into ``root/explorers``."""
     for role, path in CHOSEN.items():
         if path is None:
             continue
         if role == "homework":
             [path] = homework.make([path], scratch)
-        papermill.execute_notebook(str(path), str(root / path.name), parameters={"MODE": "smoke"},
-                                   prepare_only=True, kernel_name="python3", progress_bar=False)
+        smoke_copy(path, root)
+    for path in EXPLORER_NOTEBOOKS:
+        smoke_copy(path, root / "explorers")
 
 
 @pytest.fixture(scope="module")
@@ -352,3 +365,129 @@ def test_homework_round_trip_in_jupyterlab(lab, browser):
     # (the traceback quotes the check's source, print line included, but never prints that line by itself)
     assert "AssertionError" in wrong and ROUND_TRIP["passes"] not in wrong.splitlines(), wrong
     assert right.strip() == ROUND_TRIP["passes"], f"the check should print one line when it passes: {right!r}"
+
+
+# The explorer's controls (by description), the numbers it shows (by name), its problem sentence and the
+# address of its picture, as the page shows them.
+READ_EXPLORER = """(position) => {
+    const cell = [...document.querySelectorAll('PANEL .jp-CodeCell')][position];
+    const root = cell?.querySelector('.course-explorer');
+    if (!root) return null;
+    const label = (el) => el.querySelector('.widget-label')?.textContent.trim();
+    const controls = {};
+    root.querySelectorAll('.widget-slider').forEach(el => {
+        controls[label(el)] = Number(el.querySelector('.widget-readout').textContent); });
+    root.querySelectorAll('.widget-dropdown').forEach(el => {
+        controls[label(el)] = el.querySelector('select').selectedOptions[0]?.textContent
+            .replace(/\\u00a0/g, ' '); });  // ipywidgets writes an option's spaces as no-break spaces
+    root.querySelectorAll('.widget-checkbox').forEach(el => {
+        controls[el.querySelector('.widget-label-basic span').textContent.trim()] =
+            el.querySelector('input').checked; });
+    const values = Object.fromEntries([...root.querySelectorAll('.explorer-value')]
+        .map(v => [v.dataset.name, Number(v.dataset.value)]));
+    const problem = root.querySelector('.explorer-problem')?.textContent ?? null;
+    const picture = root.querySelector('img.explorer-picture');
+    return {controls, values, problem, picture: picture?.complete ? picture.src : null};
+}""".replace("PANEL", PANEL)
+
+
+def run_up_to(page, position: int) -> None:
+    """Run every cell above the code cell at ``position`` (Run menu), then that cell (Shift+Enter)."""
+    page.locator(f"{PANEL} .jp-CodeCell").nth(position).locator(".jp-InputPrompt").click()
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Above Selected Cell").first.click()
+    page.wait_for_function(f"() => document.querySelector(\"{IDLE}\") !== null", timeout=RUN_TIMEOUT_S * 1000,
+                           polling=500)
+    page.locator(f"{PANEL} .jp-CodeCell").nth(position).locator(".jp-InputPrompt").click()
+    page.keyboard.press("Shift+Enter")
+
+
+def set_control(explorer, page, kind: type, description: str, value, current) -> None:
+    """Set one control as a student would: arrow keys on a slider's handle for a step of one, typing into
+    its readout otherwise, choosing in a drop-down, ticking a check box."""
+    import ipywidgets as widgets
+
+    if kind is widgets.IntSlider:
+        slider = labelled(explorer, page, "slider", description)
+        if abs(value - current) == 1:
+            slider.locator(".noUi-handle").focus()
+            page.keyboard.press("ArrowRight" if value > current else "ArrowLeft")
+        else:
+            readout = slider.locator(".widget-readout")
+            readout.fill(str(value))
+            readout.press("Enter")
+    elif kind is widgets.Dropdown:
+        menu = labelled(explorer, page, "dropdown", description)
+        menu.locator("select").select_option(label=str(value))
+    else:
+        explorer.locator(".widget-checkbox", has_text=description).locator("input").set_checked(value)
+
+
+def labelled(explorer, page, kind: str, description: str):
+    """The control of class ``widget-KIND`` whose label is ``description``."""
+    return explorer.locator(f".widget-{kind}").filter(has=page.locator(".widget-label", has_text=description))
+
+
+def wait_for_new_picture(page, position: int, before: dict) -> dict:
+    """The explorer's state once its picture's address differs from ``before``'s."""
+    changed = f"""(position) => {{
+        const state = ({READ_EXPLORER})(position);
+        return state && state.picture && state.picture !== {json.dumps(before["picture"])} ? state : null;
+    }}"""
+    return page.wait_for_function(changed, arg=position, timeout=30_000, polling=200).json_value()
+
+
+def try_explorer(page, position: int, in_python, explorer_name: str) -> None:
+    """Run the explorer cell at ``position``, check its numbers, then take each step of its scenario and
+    check that the picture changed and the numbers are helper's for the controls' shown values."""
+    names = {control.description: key for key, control in in_python.controls.items()}
+    kinds = {key: type(control) for key, control in in_python.controls.items()}
+    expected, steps = EXPLORER_SCENARIOS[explorer_name]
+    run_up_to(page, position)
+    state = page.wait_for_function(READ_EXPLORER, arg=position, timeout=RUN_TIMEOUT_S * 1000,
+                                   polling=500).json_value()
+    explorer = page.locator(f"{PANEL} .jp-CodeCell").nth(position).locator(".course-explorer")
+    picture = explorer.locator("img.explorer-picture")
+    settings = {names[description]: value for description, value in state["controls"].items()}
+    for step, (key, value) in enumerate([(None, None), *steps]):
+        if key is not None:
+            before, pixels = state, picture.screenshot()
+            description = next(d for d, k in names.items() if k == key)
+            set_control(explorer, page, kinds[key], description, value, settings[key])
+            state = wait_for_new_picture(page, position, before)
+            assert picture.screenshot() != pixels, f"setting {key} should redraw the picture"
+            settings = {names[description]: shown for description, shown in state["controls"].items()}
+            assert settings[key] == value, f"{key} should read {value}, reads {settings[key]}"
+        assert state["values"] == expected(settings), (
+            f"after step {step} ({key}={value!r}) the explorer shows {state['values']} for {settings}")
+        assert (state["problem"] is not None) == (not state["values"]), state
+    explorer.screenshot(path=str(SCREENSHOTS / f"explorer-{explorer_name}.png"))
+
+
+@pytest.mark.parametrize("path", EXPLORER_NOTEBOOKS, ids=lambda path: path.stem[:2])
+def test_explorers_follow_their_controls_in_jupyterlab(lab, browser, path):
+    from helper import explorers
+
+    name = f"explorers/{path.name}"
+    code = [c for c in nbformat.read(lab["root"] / name, as_version=4).cells if c.cell_type == "code"]
+    cells = {i: explorer_of(c) for i, c in enumerate(code) if explorer_of(c)}
+    page = browser.new_page()
+    try:
+        open_notebook(page, lab["url"], lab["token"], name)
+        shown_before_running = shows_images(page, list(cells))
+        for position, explorer_name in cells.items():
+            in_python = eval(code[position].source, {"explorers": explorers})  # the same call: its controls
+            try_explorer(page, position, in_python, explorer_name)
+        page.keyboard.press("Control+s")  # saved and opened again: the student lab saves the widgets' state
+        page.wait_for_function(SAVED, timeout=30_000, polling=500)
+        shut_down_kernels(lab["url"], lab["token"])
+        open_notebook(page, lab["url"], lab["token"], name)
+        shown_when_reopened = shows_images(page, list(cells))
+        reopened = page.locator(PANEL).inner_text()
+    finally:
+        page.screenshot(path=str(SCREENSHOTS / f"explorers-{path.stem}.png"))
+        page.close()
+        shut_down_kernels(lab["url"], lab["token"])
+    assert shown_before_running, f"{path.name}: the explorers' default pictures should show before running"
+    assert shown_when_reopened and "Error displaying widget" not in reopened, \
+        f"{path.name}: saved and opened again, the explorers should show their last pictures"

@@ -14,7 +14,7 @@ from conftest import IN_CHECKOUT, course_notebook_params, solution_cells, write_
 
 from helper.errors import CourseError
 from helper.tools import homework
-from helper.tools.notebooks import REPO_ROOT, diagram_of, execute
+from helper.tools.notebooks import REPO_ROOT, execute, keeps_picture
 
 NOTEBOOKS = [p for p in course_notebook_params() if p.values[0] is None or homework.grade_cells(
     nbformat.read(p.values[0], as_version=4))]
@@ -71,11 +71,12 @@ def assert_clean_copy(student: nbformat.NotebookNode, instructor: nbformat.Noteb
     for_instructors = [line for line in text.splitlines() if "instructor" in line.lower()]
     assert not for_instructors, f"text for instructors is outside the solution markers: {for_instructors}"
     assert all(c.get("execution_count") is None for c in student.cells if c.cell_type == "code")
-    assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code" and not diagram_of(c)), \
-        "every output but the diagrams should be cleared"
-    diagrams = [(c.source, c.outputs) for c in instructor.cells if diagram_of(c)]
-    assert [(c.source, c.outputs) for c in student.cells if diagram_of(c)] == diagrams, \
-        "the copy should show the same diagrams as the notebook, before it is run"
+    assert all(not c.get("outputs") for c in student.cells
+               if c.cell_type == "code" and not keeps_picture(c)), \
+        "every output but the diagrams' and explorers' pictures should be cleared"
+    pictures = [(c.source, c.outputs) for c in instructor.cells if keeps_picture(c)]
+    assert [(c.source, c.outputs) for c in student.cells if keeps_picture(c)] == pictures, \
+        "the copy should show the same diagrams and explorer pictures as the notebook, before it is run"
     copy_lines = {line.strip() for c in student.cells for line in c.source.splitlines()}
     leaked = secret_lines(instructor) & copy_lines
     assert not leaked, f"solution or hidden-test lines leaked into the copy: {sorted(leaked)}"

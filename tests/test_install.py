@@ -5,7 +5,8 @@ pyproject.toml admits (tests/test_pins.py checks both).
 First the course is installed as the README tells Colab users: a notebook's first cell, run with
 ``google.colab`` present, clones the repository (redirected by git to a snapshot of this working tree) and
 installs what Colab lacks. That must change none of Colab's packages, and two notebooks then run in smoke
-mode on Colab's own kernel stack, with nbclient (tests/run_like_colab.py). Then the course's wheel with
+mode on Colab's own kernel stack, with nbclient (tests/run_like_colab.py); every explorer takes its steps
+(tests/explorer_scenarios.py) with Colab's ipywidgets 7.7. Then the course's wheel with
 its dev extra goes on top, without constraints.txt, and is used outside the checkout, offline.
 """
 
@@ -21,11 +22,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from explorer_scenarios import EXPLORER_SCENARIOS, wrong_rows
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from test_pins import colab
 
-from helper.tools.notebooks import REPOSITORY, SETUP_CELL
+from helper.tools.notebooks import REPOSITORY, SETUP_CELL, WIDGET_VIEW, explorer_of
 
 pytestmark = pytest.mark.install
 
@@ -214,14 +216,43 @@ def test_on_colab_progress_bars_live_plots_diagrams_and_results_show(on_colab):
         bars = [o for o in outputs(nb) if o.get("output_type") == "display_data"
                 and "epochs: 100%" in o.get("data", {}).get("text/plain", "")]
         assert bars, f"{number}: tqdm should draw its progress bars with Colab's ipywidgets"
-        assert not any("application/vnd.jupyter.widget-view+json" in d for d in data), \
+        left_widgets = outputs(nb, lambda c: explorer_of(c) is None)
+        assert not any(WIDGET_VIEW in o.get("data", {}) for o in left_widgets), \
             f"{number}: a closed progress bar should leave text, not a widget that a reopened notebook lacks"
+        shown = [o.get("data", {}) for o in outputs(nb, lambda c: explorer_of(c) is not None)]
+        assert all({WIDGET_VIEW, "image/png", "text/plain"} <= set(d) for d in shown), \
+            f"{number}: an explorer should show its widget, with its picture for pages without widgets"
         assert any(RESULT_MIME in d for d in data), f"{number}: record_result should show the headline"
         diagrams = outputs(nb, lambda c: diagram_of(c) is not None)
         assert diagrams and all("image/png" in o.get("data", {}) for o in diagrams), \
             f"{number}: show_diagram should show the diagrams as pictures"
         fitted = outputs(nb, lambda c: "train.fit(" in c.source and "live_plot=True" in c.source)
         assert any("image/png" in o.get("data", {}) for o in fitted), f"{number}: fit should draw live curves"
+
+
+# Takes every explorer's scenario (tests/explorer_scenarios.py) with Colab's ipywidgets; prints JSON.
+EXPLORERS_ON_COLAB = """
+import json
+import sys
+
+import ipywidgets
+
+sys.path.insert(0, sys.argv[1])
+from explorer_scenarios import EXPLORER_SCENARIOS, replay
+
+print(json.dumps({"ipywidgets": ipywidgets.__version__,
+                  "replays": {name: replay(name) for name in EXPLORER_SCENARIOS}}))
+"""
+
+
+def test_on_colab_the_explorers_follow_their_controls(on_colab, environment):
+    done = run([str(environment.python), "-c", EXPLORERS_ON_COLAB, str(ROOT / "tests")],
+               env=student_env(environment.home), cwd=on_colab.content)
+    report = json.loads(done.stdout)
+    assert report["ipywidgets"] == colab()["ipywidgets"], f"not Colab's ipywidgets: {report['ipywidgets']}"
+    assert sorted(report["replays"]) == sorted(EXPLORER_SCENARIOS)
+    wrong = [line for name, rows in report["replays"].items() for line in wrong_rows(name, rows)]
+    assert not wrong, "with Colab's ipywidgets: " + "; ".join(wrong)
 
 
 def test_on_colab_a_tool_names_the_extra_it_needs(on_colab, environment):

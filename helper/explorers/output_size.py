@@ -39,10 +39,10 @@ def _grid_lines(ax: Any, cells: int) -> None:
 
 def output_size_of(settings: dict[str, Any]) -> int:
     """The output length for the explorer's settings, from helper.arithmetic."""
-    shape = [settings[key] for key in ("size", "kernel_size", "stride", "padding", "dilation")]
+    n, k, s, p, d = (settings[key] for key in ("size", "kernel_size", "stride", "padding", "dilation"))
     if settings["layer"] == "convolution":
-        return conv_output_size(*shape)
-    return pool_output_size(*shape, ceil_mode=settings["ceil_mode"])
+        return conv_output_size(n, k, s, p, d)
+    return pool_output_size(n, k, s, p, d, ceil_mode=settings["ceil_mode"])
 
 
 def _formula(settings: dict[str, Any], out: int) -> str:
@@ -113,7 +113,8 @@ def _figure(settings: dict[str, Any], out: int | None, message: str = "") -> Fig
     side = settings["size"] + 2 * settings["padding"]
     starts = [i * stride for i in range(out)] if out else []
     _input_picture(left, settings, starts)
-    left.set_title(f"input {settings['size']}×{settings['size']}, padding {settings['padding']}", fontsize=10)
+    n = settings["size"]
+    left.set_title(f"{settings['layer']} on {n}×{n}, padding {settings['padding']}", fontsize=10)
     if out:
         _output_picture(right, out)
         right.set_title(f"output {out}×{out}", fontsize=10)

@@ -37,14 +37,15 @@ from helper.tools.notebooks import (
     TIMED_OUT,
     Executed,
     NotebookFailed,
-    diagram_of,
     error_sentence,
     execute,
+    keeps_picture,
     lecture_notebooks,
     one_line,
     read_notebook,
     refuse_to_overwrite,
     select,
+    static_outputs,
 )
 
 HOMEWORK_DIR = REPO_ROOT / "homework"
@@ -153,7 +154,7 @@ def student_copy(nb: nbformat.NotebookNode, source: Path,
     if (problem := damaged_metadata(nb)) is not None:
         raise CourseError(f"{source.name} has malformed nbgrader cells ({problem}); fix them as "
                           "CONTRIBUTING.md describes.")
-    diagrams = {cell.source: cell.outputs for cell in nb.cells if diagram_of(cell)}
+    pictures = {cell.source: cell.outputs for cell in nb.cells if keeps_picture(cell)}
     if not grade_cells(nb):
         raise CourseError(f"{source.name} has no nbgrader check cell, so there is no homework to make of it.")
     try:
@@ -169,8 +170,8 @@ def student_copy(nb: nbformat.NotebookNode, source: Path,
         cell.metadata.pop("papermill", None)
         if cell.cell_type == "markdown":
             cell.source = COLAB_LINE.sub("", cell.source)
-        if diagram_of(cell):
-            cell.outputs = diagrams[cell.source]
+        if keeps_picture(cell):
+            cell.outputs = static_outputs(pictures[cell.source])
         if nbgrader_meta(cell) and cell.cell_type == "code":
             # Run All in JupyterLab carries on past an exercise that still fails, so every check reports.
             tags = cell.metadata.setdefault("tags", [])

@@ -10,6 +10,11 @@ Course List, the Create Assignment sidebar, the Validate button): the folder ``s
 this file, put first on ``JUPYTER_CONFIG_PATH`` for this server only, disables nbgrader's JupyterLab
 extension and its server extensions. Nothing installed is changed, so ``--instructor`` (``make lab
 INSTRUCTOR=1``) starts the same lab with them.
+
+A student's lab also saves the state of a notebook's widgets with it (``labconfig/
+default_setting_overrides.json`` there turns on ipywidgets' "Save Widget State Automatically"), so that an
+explorer that was run, saved and opened again shows its last picture, not "Error displaying widget: model
+not found".
 """
 
 from __future__ import annotations

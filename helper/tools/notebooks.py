@@ -32,6 +32,8 @@ NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 NOTEBOOK_PATTERN = re.compile(r"^\d{2}_.+\.ipynb$")
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
 DIAGRAM_CELL = re.compile(r'plotting\.show_diagram\("(\w+)"\)')
+EXPLORER_CELL = re.compile(r"explorers\.(\w+)\(.*\)", re.DOTALL)
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def _repository() -> str:
@@ -212,6 +214,31 @@ def diagram_of(cell: nbformat.NotebookNode) -> str | None:
     """
     shown = DIAGRAM_CELL.fullmatch(cell.source.strip()) if cell.cell_type == "code" else None
     return shown.group(1) if shown else None
+
+
+def explorer_of(cell: nbformat.NotebookNode) -> str | None:
+    """The explorer a code cell shows when its whole source is one call ``explorers.NAME(...)``, else None.
+
+    Such a cell keeps the picture of its default state in git (and in homework copies), so the picture
+    shows before the notebook runs; see :func:`static_outputs`.
+    """
+    shown = EXPLORER_CELL.fullmatch(cell.source.strip()) if cell.cell_type == "code" else None
+    return shown.group(1) if shown else None
+
+
+def keeps_picture(cell: nbformat.NotebookNode) -> bool:
+    """Whether a code cell's outputs are a picture that shows before the notebook runs (a diagram or an
+    explorer's default state)."""
+    return diagram_of(cell) is not None or explorer_of(cell) is not None
+
+
+def static_outputs(outputs: list[nbformat.NotebookNode]) -> list[nbformat.NotebookNode]:
+    """``outputs`` without the widget view: a reference to a widget of the kernel that ran the notebook,
+    which a page without that kernel would show as "Error displaying widget: model not found", where the
+    picture and the text beside it read well."""
+    for output in outputs:
+        output.get("data", {}).pop(WIDGET_VIEW, None)
+    return outputs
 
 
 def error_sentence(ename: str, evalue: str) -> str:

@@ -3,8 +3,9 @@
     python -m helper.tools refresh 01 07        # or paths: notebooks/01_padding_and_output_size.ipynb
 
 Cells whose source starts with ``# NBVAL_CHECK_OUTPUT`` keep their outputs (nbval re-checks
-them), and so do the cells that show a diagram (``plotting.show_diagram("NAME")``, so it shows before
-the notebook runs); every other cell is committed without outputs, and the notebook without saved widget
+them), and so do the cells that show a diagram (``plotting.show_diagram("NAME")``) or an explorer
+(``explorers.NAME()``, its default picture without the widget), so that these show before the
+notebook runs; every other cell is committed without outputs, and the notebook without saved widget
 state, so no timings, paths or training logs from one machine end up in git.
 """
 
@@ -20,16 +21,19 @@ from helper.errors import CourseError
 from helper.tools.notebooks import (
     NOTEBOOK_DIR,
     NotebookFailed,
-    diagram_of,
     execute,
+    explorer_of,
     is_check_cell,
+    keeps_picture,
     lecture_notebooks,
     select,
+    static_outputs,
 )
 
 
 def strip_unchecked(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop outputs and execution counts from every cell that is neither a check cell nor a diagram.
+    """Drop outputs and execution counts from every cell that is neither a check cell nor a picture, and
+    the widget from an explorer's outputs.
 
     The saved widget state (tqdm bars, with their timings) goes too: it belongs to one run.
     """
@@ -42,9 +46,11 @@ def strip_unchecked(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if cell.cell_type != "code":
             continue
         cell.metadata.pop("execution", None)
-        if not (is_check_cell(cell) or diagram_of(cell)):
+        if not (is_check_cell(cell) or keeps_picture(cell)):
             cell.outputs = []
             cell.execution_count = None
+        elif explorer_of(cell):
+            cell.outputs = static_outputs(cell.outputs)
     return nb
 
 

@@ -38,6 +38,7 @@ from helper.tools.notebooks import (
     NOTEBOOK_DIR,
     REPO_ROOT,
     REPOSITORY,
+    WIDGET_VIEW,
     colab_url,
     is_check_cell,
     lecture_notebooks,
@@ -228,7 +229,6 @@ def home_page(pages: list[tuple[Path, str]], run: Run) -> str:
     return "\n".join(lines)
 
 
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # Jupyter takes the math out of a markdown cell before it reads the markdown; MyST reads the markdown first,
 # where a line that starts with "+ " inside inline math would begin a list. The site puts each inline
 # math ($...$) on one line, so that it reads as in Jupyter. Read left to right: escaped dollars and code
