@@ -11,39 +11,18 @@ import time
 
 import ipywidgets as widgets
 import pytest
+from explorer_scenarios import expected_receptive_field, vgg16_table
 
 from helper import explorers
-from helper.arithmetic import conv_output_size, field_geometry, pool_output_size
 from helper.errors import CourseError
 from helper.explorers.base import WIDGET_VIEW
-from helper.models.vgg import CONFIGS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 REDRAW_LIMIT_S = 0.1
 
 
-def vgg16_table() -> dict[str, tuple[list[tuple[int, int, int]], int]]:
-    """VGG-16 (Table 1, column D) at 224x224: each layer's name -> (its stack up to it, outputs per side)."""
-    table, stack, size, stage, number = {}, [], 224, 1, 0
-    for entry in CONFIGS["D"]:
-        if entry == "maxpool":
-            stack.append((2, 2, 0))
-            size, name = pool_output_size(size, 2, 2), f"pool{stage}"
-            stage, number = stage + 1, 0
-        else:
-            number += 1
-            stack.append((3, 1, 1))
-            size, name = conv_output_size(size, 3, 1, 1), f"conv{stage}_{number}"
-        table[name] = (list(stack), size)
-    return table
-
-
 def expected_values(layer: str, row: int, column: int) -> dict[str, int]:
-    stack, size = vgg16_table()[layer]
-    geometry = field_geometry(stack)
-    (first_row, last_row), (first_column, last_column) = geometry.span(row), geometry.span(column)
-    return {"field": geometry.field, "jump": geometry.jump, "output": size, "first_row": first_row,
-            "last_row": last_row, "first_column": first_column, "last_column": last_column}
+    return expected_receptive_field({"layer": layer, "row": row, "column": column})
 
 
 def shown(explorer: explorers.Explorer, name: str) -> list[int]:
@@ -70,13 +49,13 @@ def test_the_layers_are_vgg16s_by_the_papers_names():
 @pytest.mark.parametrize("layer", list(vgg16_table()))
 def test_each_layer_shows_helper_arithmetics_numbers(layer):
     explorer = explorers.receptive_field(layer="conv3_3" if layer != "conv3_3" else "pool5")
-    before = bytes(explorer.picture.value)
+    before = explorer.picture_bytes
     explorer.set(layer=layer)
     size = vgg16_table()[layer][1]
     row, column = explorer.controls["row"], explorer.controls["column"]
     assert row.max == column.max == size - 1, "the sliders should span the layer's outputs"
     assert explorer.values == expected_values(layer, row.value, column.value)
-    assert bytes(explorer.picture.value).startswith(PNG_SIGNATURE) and bytes(explorer.picture.value) != before
+    assert explorer.picture_bytes.startswith(PNG_SIGNATURE) and explorer.picture_bytes != before
 
 
 def test_the_known_fields_of_vgg16():
@@ -92,11 +71,11 @@ def test_the_sliders_move_the_field_by_the_jump():
     assert (explorer.values["first_row"], explorer.values["first_column"]) == (-26, -26), (
         "the corner output's field should hang over the border by the padding times the jumps")
     for name, value in (("row", 5), ("column", 27), ("row", 27)):
-        before = bytes(explorer.picture.value)
+        before = explorer.picture_bytes
         explorer.set(**{name: value})
         settings = explorer.settings()
         assert explorer.values == expected_values("conv4_1", settings["row"], settings["column"])
-        assert bytes(explorer.picture.value) != before, f"setting {name} should redraw the picture"
+        assert explorer.picture_bytes != before, f"setting {name} should redraw the picture"
     assert explorer.values["last_row"] == explorer.values["last_column"] == 223 + 26
 
 
@@ -146,9 +125,9 @@ def test_a_redraw_is_fast_enough_to_follow_a_slider():
     explorer = explorers.receptive_field()
     times = []
     for name, value in (("row", 3), ("column", 50), ("layer", "conv1_1"), ("row", 200), ("layer", "pool5")):
-        start = time.perf_counter()
+        start = time.process_time()  # CPU time: what a redraw costs, whatever else shares the CPU
         explorer.set(**{name: value})
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     assert min(times) < REDRAW_LIMIT_S, f"a redraw took {min(times) * 1000:.0f} ms at best; the goal: 100 ms"
 
 
@@ -156,7 +135,7 @@ def test_a_page_without_widgets_shows_the_picture_and_the_summary():
     explorer = explorers.receptive_field()
     bundle = explorer.mime_bundle()
     assert bundle[WIDGET_VIEW]["model_id"] == explorer.widget.model_id
-    assert base64.b64decode(bundle["image/png"]) == bytes(explorer.picture.value)
+    assert base64.b64decode(bundle["image/png"]) == explorer.picture_bytes
     assert bundle["text/plain"] == explorer.summary
     assert explorer.summary == ("conv3_3: output (28, 28) of 56×56 sees a 40×40 field (rows 94..133, "
                                 "columns 94..133); jump 4")

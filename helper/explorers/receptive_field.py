@@ -181,32 +181,19 @@ def _nearest_unit(index: int, old: VggLayer, new: VggLayer) -> int:
     return min(max(round((centre - after.start - (after.field - 1) / 2) / after.jump), 0), new.output - 1)
 
 
-class _FieldExplorer(Explorer):
-    """An Explorer whose row and column sliders follow the chosen layer's size, redrawn once per change."""
-
-    def __init__(self, controls: dict[str, widgets.ValueWidget]) -> None:
-        self._moving = False
-        super().__init__(controls, _render, lambda settings, message: _figure(
-            vgg16_layers()[settings["layer"]], None, message))
-
-    def redraw(self, change: Any = None) -> None:
-        """Redraw; after a layer change, first keep the chosen output over the same place of the image."""
-        if self._moving:
-            return
-        if change is not None and change["owner"] is self.controls["layer"]:
-            old, new = vgg16_layers()[change["old"]], vgg16_layers()[change["new"]]
-            self._moving = True
-            try:
-                for name in ("row", "column"):
-                    slider = self.controls[name]
-                    value = _nearest_unit(slider.value, old, new)
-                    if new.output - 1 >= slider.max:
-                        slider.max, slider.value = new.output - 1, value
-                    else:
-                        slider.value, slider.max = value, new.output - 1
-            finally:
-                self._moving = False
-        super().redraw(change)
+def _follow(controls: dict[str, widgets.ValueWidget], name: str, old: Any, new: Any) -> None:
+    """After a layer change, fit the row and column sliders to the new layer's outputs, keeping the chosen
+    output over the same place of the image."""
+    if name != "layer":
+        return
+    before, after = vgg16_layers()[old], vgg16_layers()[new]
+    for key in ("row", "column"):
+        slider = controls[key]
+        value = _nearest_unit(slider.value, before, after)
+        if after.output - 1 >= slider.max:
+            slider.max, slider.value = after.output - 1, value
+        else:
+            slider.value, slider.max = value, after.output - 1
 
 
 def receptive_field(layer: str = "conv3_3", row: int | None = None, column: int | None = None) -> Explorer:
@@ -230,4 +217,5 @@ def receptive_field(layer: str = "conv3_3", row: int | None = None, column: int 
         "row": slider("output row", row),
         "column": slider("output column", column),
     }
-    return _FieldExplorer(controls)
+    return Explorer(controls, _render, lambda settings, message: _figure(
+        vgg16_layers()[settings["layer"]], None, message), follow=_follow)
