@@ -6,13 +6,23 @@ For an input of ``n`` pixels, kernel ``k``, stride ``s``, padding ``p`` and dila
     out = floor((n + 2p - d(k - 1) - 1) / s) + 1
 
 ``d(k - 1) + 1`` is the *effective* kernel size: how many input pixels one window spans.
+
+The receptive field of a stack of layers follows one recursion (notebook 07): each layer with kernel
+``k_l`` and stride ``s_l`` widens the field by ``k_l - 1`` times the jump (the distance in input pixels
+between neighbouring outputs) of the layer below::
+
+    r_l = r_(l-1) + (k_l - 1) j_(l-1),    j_l = j_(l-1) s_l,    r_0 = j_0 = 1
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
 from helper.errors import CourseError, is_whole
 
-__all__ = ["conv_output_size", "conv_params", "pool_output_size", "same_padding"]
+__all__ = ["FieldGeometry", "conv_output_size", "conv_params", "field_geometry", "pool_output_size",
+           "receptive_field", "same_padding"]
 
 
 def _check(name: str, value: object, minimum: int) -> int:
@@ -108,3 +118,51 @@ def same_padding(kernel_size: int, dilation: int = 1) -> int:
             'nn.Conv2d(padding="same") does that at stride 1.'
         )
     return (span - 1) // 2
+
+
+class FieldGeometry(NamedTuple):
+    """Where the outputs of a stack of layers look, along one dimension of its input.
+
+    ``field``: input pixels one output sees; ``jump``: input pixels between neighbouring outputs;
+    ``start``: the first input pixel output 0 sees (negative when its field starts in the padding).
+    """
+
+    field: int
+    jump: int
+    start: int
+
+    def span(self, index: int) -> tuple[int, int]:
+        """The first and last input pixel that output ``index`` sees (outside ``0 .. n - 1``: padding)."""
+        index = _check("index", index, 0)
+        first = self.start + index * self.jump
+        return first, first + self.field - 1
+
+
+def _layer(number: int, layer: object) -> tuple[int, int, int]:
+    """One layer as (kernel_size, stride, padding), from a (kernel_size, stride[, padding]) tuple."""
+    if not isinstance(layer, Sequence) or isinstance(layer, str) or len(layer) not in (2, 3):
+        raise CourseError(f"Layer {number} must be a (kernel_size, stride) or (kernel_size, stride, padding) "
+                          f"tuple; got {layer!r}.")
+    kernel_size, stride, padding = (*layer, 0) if len(layer) == 2 else layer
+    return (_check(f"kernel_size of layer {number}", kernel_size, 1),
+            _check(f"stride of layer {number}", stride, 1),
+            _check(f"padding of layer {number}", padding, 0))
+
+
+def field_geometry(layers: Iterable[Sequence[int]]) -> FieldGeometry:
+    """Field, jump and start of a stack of layers given as (kernel_size, stride[, padding]) tuples, the
+    first layer first (padding defaults to 0 and moves only ``start``)."""
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Iterable):
+        raise CourseError(f"layers must be a list of (kernel_size, stride) tuples; got {layers!r}.")
+    field, jump, start = 1, 1, 0
+    for number, layer in enumerate(layers, start=1):
+        kernel_size, stride, padding = _layer(number, layer)
+        field += (kernel_size - 1) * jump
+        start -= padding * jump
+        jump *= stride
+    return FieldGeometry(field, jump, start)
+
+
+def receptive_field(layers: Iterable[Sequence[int]]) -> int:
+    """Input pixels one output of a stack of layers sees, for (kernel_size, stride[, padding]) tuples."""
+    return field_geometry(layers).field

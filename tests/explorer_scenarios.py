@@ -13,9 +13,10 @@ import torch
 from torch import nn
 
 from helper import explorers
-from helper.arithmetic import conv_output_size, pool_output_size
+from helper.arithmetic import conv_output_size, field_geometry, pool_output_size
 from helper.errors import CourseError
 from helper.models import InceptionModule
+from helper.models.vgg import CONFIGS
 from helper.profile import count_macs, count_parameters
 
 
@@ -28,6 +29,34 @@ def expected_output_size(settings: dict) -> dict[str, int]:
         return {"output": pool_output_size(n, k, s, p, d, ceil_mode=settings["ceil_mode"])}
     except CourseError:
         return {}
+
+
+def vgg16_table() -> dict[str, tuple[list[tuple[int, int, int]], int]]:
+    """VGG-16 (Table 1, column D) on a 224x224 image, by the paper's layer names (conv1_1 ... pool5): each
+    layer's (kernel_size, stride, padding) stack up to it, and its outputs per side."""
+    table, stack, size, stage, number = {}, [], 224, 1, 0
+    for entry in CONFIGS["D"]:
+        if entry == "maxpool":
+            stack.append((2, 2, 0))
+            size, name = pool_output_size(size, 2, 2), f"pool{stage}"
+            stage, number = stage + 1, 0
+        else:
+            number += 1
+            stack.append((3, 1, 1))
+            size, name = conv_output_size(size, 3, 1, 1), f"conv{stage}_{number}"
+        table[name] = (list(stack), size)
+    return table
+
+
+def expected_receptive_field(settings: dict) -> dict[str, int]:
+    """What notebook 07's explorer should show: the field, jump and size of the layer, and the input rows
+    and columns the chosen output sees, from helper.arithmetic.field_geometry."""
+    stack, size = vgg16_table()[settings["layer"]]
+    geometry = field_geometry(stack)
+    (first_row, last_row), (first_column, last_column) = (geometry.span(settings["row"]),
+                                                          geometry.span(settings["column"]))
+    return {"field": geometry.field, "jump": geometry.jump, "output": size, "first_row": first_row,
+            "last_row": last_row, "first_column": first_column, "last_column": last_column}
 
 
 # Szegedy et al. (2015), Table 1: each Inception module's input (the row above's output), as side and channels
@@ -75,6 +104,8 @@ EXPLORER_SCENARIOS = {
     "output_size": (expected_output_size, [
         ("stride", 1), ("size", 12), ("kernel_size", 4), ("dilation", 2), ("padding", 0),
         ("layer", "max pooling"), ("stride", 2), ("ceil_mode", True), ("size", 3)]),
+    "receptive_field": (expected_receptive_field, [
+        ("row", 29), ("column", 0), ("layer", "pool5"), ("row", 6), ("layer", "conv1_1"), ("column", 223)]),
 }
 
 

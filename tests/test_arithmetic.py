@@ -3,11 +3,18 @@
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from helper.arithmetic import conv_output_size, conv_params, pool_output_size, same_padding
+from helper.arithmetic import (
+    conv_output_size,
+    conv_params,
+    field_geometry,
+    pool_output_size,
+    receptive_field,
+    same_padding,
+)
 from helper.errors import CourseError
 
 
@@ -155,3 +162,106 @@ def test_conv_params_matches_a_real_layer(kernel, c_in, c_out, bias):
 def test_conv_params_rejects_zero_channels():
     with pytest.raises(CourseError, match="in_channels"):
         conv_params(3, 0, 8)
+
+
+VGG16_TO_CONV5_3 = ([(3, 1, 1)] * 2 + [(2, 2, 0)]) * 2 + ([(3, 1, 1)] * 3 + [(2, 2, 0)]) * 2 + [(3, 1, 1)] * 3
+
+
+@pytest.mark.parametrize(
+    ("layers", "expected"),
+    [
+        ([], (1, 1, 0)),  # no layer: each output is its own input pixel
+        ([(3, 1)] * 3, (7, 1, 0)),  # three 3x3 layers see as much as one 7x7
+        ([(7, 1)], (7, 1, 0)),
+        ([(3, 1, 1)] * 3, (7, 1, -3)),  # same padding: the field is centred on the output's pixel
+        ([(7, 2, 3), (3, 2, 1)], (11, 4, -5)),  # ResNet's stem: 7x7 convolution and 3x3 max-pool
+        ([(11, 4), (3, 2)], (19, 8, 0)),  # AlexNet's conv1 and pool1
+        (VGG16_TO_CONV5_3, (196, 16, -90)),
+        ([*VGG16_TO_CONV5_3, (2, 2, 0)], (212, 32, -90)),
+    ],
+)
+def test_field_geometry_examples(layers, expected):
+    geometry = field_geometry(layers)
+    assert geometry == expected
+    assert receptive_field(layers) == expected[0]
+    assert geometry.span(0) == (expected[2], expected[2] + expected[0] - 1)
+
+
+def test_span_moves_by_the_jump():
+    geometry = field_geometry([(3, 1, 1), (2, 2), (3, 1, 1)])
+    assert geometry.span(0) == (-3, 4)
+    assert geometry.span(5) == (7, 14)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: receptive_field(3), "layers must be a list of (kernel_size, stride) tuples; got 3."),
+        (lambda: receptive_field("33"), "layers must be a list of (kernel_size, stride) tuples; got '33'."),
+        (lambda: receptive_field([(3, 1), 3]),
+         "Layer 2 must be a (kernel_size, stride) or (kernel_size, stride, padding) tuple; got 3."),
+        (lambda: receptive_field([(3, 1, 1, 1)]),
+         "Layer 1 must be a (kernel_size, stride) or (kernel_size, stride, padding) tuple; "
+         "got (3, 1, 1, 1)."),
+        (lambda: receptive_field([(3, 1), (0, 1)]), "kernel_size of layer 2 must be at least 1; got 0."),
+        (lambda: receptive_field([(3, 0)]), "stride of layer 1 must be at least 1; got 0."),
+        (lambda: receptive_field([(3, 1, -1)]), "padding of layer 1 must be at least 0; got -1."),
+        (lambda: receptive_field([(3.0, 1)]), "kernel_size of layer 1 must be an integer; got 3.0."),
+        (lambda: field_geometry([(3, 1)]).span(-1), "index must be at least 0; got -1."),
+    ],
+)
+def test_bad_layers_raise_one_sentence(call, message):
+    with pytest.raises(CourseError) as info:
+        call()
+    assert str(info.value) == message
+
+
+def _footprints(model: nn.Module, size: int) -> list[tuple[int, int]]:
+    """For each output row of ``model`` on a size x 1 input: the first and last input row it has a
+    gradient for (all weights 1, so that nothing cancels)."""
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.fill_(1.0)
+    x = torch.ones(1, 1, size, 1, requires_grad=True)
+    out = model(x)[0, 0, :, 0]
+    spans = []
+    for index in range(out.shape[0]):
+        (grad,) = torch.autograd.grad(out[index], x, retain_graph=True)
+        rows = grad[0, 0, :, 0].nonzero().flatten()
+        spans.append((int(rows.min()), int(rows.max())))
+    return spans
+
+
+@st.composite
+def stacks(draw) -> list[tuple[str, int, int, int]]:
+    """1-4 convolutions or average pools (the geometry of a max-pool) with kernel >= stride (no gaps)."""
+    layers = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["conv", "pool"]))
+        kernel = draw(st.integers(1, 5))
+        stride = draw(st.integers(1, kernel))
+        padding = draw(st.integers(0, kernel - 1 if kind == "conv" else kernel // 2))
+        layers.append((kind, kernel, stride, padding))
+    return layers
+
+
+@settings(max_examples=40, deadline=None)
+@given(layers=stacks(), outputs=st.integers(1, 6))
+def test_spans_match_the_gradient_footprint(layers, outputs):
+    # The input size that gives ``outputs`` outputs with no input row left unread at the end (PyTorch drops
+    # a last partial window, and an output's span may reach into rows that only such a window would read).
+    size = outputs
+    for _, kernel, stride, padding in reversed(layers):
+        size = (size - 1) * stride + kernel - 2 * padding
+        assume(size >= 1)
+    modules = [nn.Conv2d(1, 1, (kernel, 1), stride=(stride, 1), padding=(padding, 0)) if kind == "conv" else
+               nn.AvgPool2d((kernel, 1), stride=(stride, 1), padding=(padding, 0))
+               for kind, kernel, stride, padding in layers]
+    geometry = field_geometry([(kernel, stride, padding) for _, kernel, stride, padding in layers])
+    footprints = _footprints(nn.Sequential(*modules), size)
+    assert len(footprints) == outputs
+    for index, (first, last) in enumerate(footprints):
+        low, high = geometry.span(index)
+        assert (first, last) == (max(low, 0), min(high, size - 1)), f"output {index} of {layers}"
+    if all(padding == 0 for *_, padding in layers):
+        assert footprints[0] == (0, geometry.field - 1)  # no padding: output 0 sees the whole field

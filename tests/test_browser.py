@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -420,12 +421,19 @@ def set_control(explorer, page, kind: type, description: str, value, current) ->
         menu = labelled(explorer, page, "dropdown", description)
         menu.locator("select").select_option(label=str(value))
     else:
-        explorer.locator(".widget-checkbox", has_text=description).locator("input").set_checked(value)
+        label = page.locator(".widget-label-basic span", has_text=exactly(description))
+        explorer.locator(".widget-checkbox").filter(has=label).locator("input").set_checked(value)
+
+
+def exactly(text: str) -> re.Pattern:
+    """A pattern for Playwright's ``has_text`` that matches ``text`` and nothing longer."""
+    return re.compile(f"^{re.escape(text)}$")
 
 
 def labelled(explorer, page, kind: str, description: str):
     """The control of class ``widget-KIND`` whose label is ``description``."""
-    return explorer.locator(f".widget-{kind}").filter(has=page.locator(".widget-label", has_text=description))
+    return explorer.locator(f".widget-{kind}").filter(
+        has=page.locator(".widget-label", has_text=exactly(description)))
 
 
 def wait_for_new_picture(page, position: int, before: dict) -> dict:

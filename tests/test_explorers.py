@@ -148,3 +148,29 @@ def test_explorer_cells_show_their_default_picture_before_running(path):
         assert output.data["text/plain"] == explorer.summary, (
             f"{path.name}: the saved picture of explorers.{name}() is out of date; "
             "run python -m helper.tools refresh")
+
+
+def test_follow_sets_other_controls_first_and_the_picture_is_drawn_once():
+    from matplotlib.figure import Figure
+
+    from helper.explorers.base import Frame
+
+    drawn = []
+
+    def render(settings):
+        drawn.append(dict(settings))
+        return Frame(Figure(figsize=(1, 1)), f"{settings}", values=settings)
+
+    def follow(controls, name, old, new):
+        if name == "preset":
+            controls["width"].value = controls["depth"].value = new
+
+    controls = {"preset": widgets.Dropdown(options=[1, 2, 3], value=1, description="preset"),
+                "width": widgets.IntSlider(value=1, min=1, max=3, description="width"),
+                "depth": widgets.IntSlider(value=1, min=1, max=3, description="depth")}
+    explorer = Explorer(controls, render, lambda settings, message: Figure(), follow=follow)
+    explorer.set(preset=3)
+    assert drawn == [{"preset": 1, "width": 1, "depth": 1}, {"preset": 3, "width": 3, "depth": 3}], (
+        "choosing a preset should redraw once, with every control already set")
+    explorer.set(width=2)
+    assert drawn[-1] == {"preset": 3, "width": 2, "depth": 3} and len(drawn) == 3

@@ -58,19 +58,28 @@ def problem(message: str) -> str:
     return f'<p class="explorer-problem" style="color:#b00020">{html.escape(message)}</p>'
 
 
+# What a change of one control sets in others before the redraw: follow(controls, name, old, new)
+Follow = Callable[[dict[str, widgets.ValueWidget], str, Any, Any], None]
+
+
 class Explorer:
     """Controls, the numbers they give and a picture; ``render`` turns the controls' values into a Frame.
 
     ``render`` may raise :class:`CourseError` for an impossible setting: the explorer then shows that
-    sentence and ``problem_picture(settings)``'s picture instead.
+    sentence and ``problem_picture(settings)``'s picture instead. ``follow``, if given, is called when a
+    control changes, before the redraw, to set other controls to match (a preset's widths, a slider's
+    range); what it sets causes no redraw of its own, so the picture is drawn once, consistently.
     """
 
     def __init__(self, controls: Mapping[str, widgets.ValueWidget],
                  render: Callable[[dict[str, Any]], Frame],
-                 problem_picture: Callable[[dict[str, Any], str], Figure]) -> None:
+                 problem_picture: Callable[[dict[str, Any], str], Figure],
+                 follow: Follow | None = None) -> None:
         self.controls = dict(controls)
         self._render = render
         self._problem_picture = problem_picture
+        self._follow = follow
+        self._following = False
         self.numbers = widgets.HTML()
         self.numbers.add_class("explorer-numbers")
         self.picture = widgets.Image(format="png")
@@ -100,8 +109,17 @@ class Explorer:
             self.controls[name].value = value
         return self
 
-    def redraw(self, change: object = None) -> None:
-        """Compute the numbers and the picture for the current settings."""
+    def redraw(self, change: dict[str, Any] | None = None) -> None:
+        """Compute the numbers and the picture for the current settings (after ``follow``, for a change)."""
+        if self._following:
+            return
+        if change is not None and self._follow is not None:
+            [name] = [key for key, control in self.controls.items() if control is change["owner"]]
+            self._following = True
+            try:
+                self._follow(self.controls, name, change["old"], change["new"])
+            finally:
+                self._following = False
         settings = self.settings()
         try:
             frame = self._render(settings)

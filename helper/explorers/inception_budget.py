@@ -10,15 +10,14 @@ device: ``FlopCounterMode`` counts a convolution from its tensors' shapes, which
 weight is ever made. The picture shows each branch's MACs as bars, without their values: notebook 13's
 exercise 2 asks for one of them.
 
-Choosing a module sets seven sliders. ipywidgets would redraw after each, six times with a mix of two
-modules' widths; this explorer holds those redraws while the drop-down sets the sliders, then redraws once.
+Choosing a module sets seven sliders (``Explorer``'s ``follow``), and the picture is drawn once, after all of
+them have the module's values, not after each with a mix of two modules' widths.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import ipywidgets as widgets
@@ -156,31 +155,13 @@ def _render(settings: dict[str, Any]) -> Frame:
     return Frame(_figure(_bars(reduced, naive, shape)), summary, details, values)
 
 
-class _BudgetExplorer(Explorer):
-    """An Explorer whose module drop-down sets every slider first and then redraws once."""
-
-    _holding = False
-
-    @contextmanager
-    def _held(self) -> Iterator[None]:
-        """Set several controls without a redraw for each (ipywidgets would call ``redraw`` every time)."""
-        self._holding = True
-        try:
-            yield
-        finally:
-            self._holding = False
-
-    def redraw(self, change: Any = None) -> None:
-        """Redraw, unless the drop-down is setting the sliders; a new module sets them all first."""
-        if self._holding:
-            return
-        if change is not None and change["owner"] is self.controls["module"]:
-            preset = presets()[change["new"]]
-            with self._held():
-                self.controls["in_channels"].value = preset.in_channels
-                for name, width in zip(WIDTHS, preset.widths, strict=True):
-                    self.controls[name].value = width
-        super().redraw(change)
+def _follow(controls: dict[str, widgets.ValueWidget], name: str, _old: Any, new: Any) -> None:
+    """A module chosen in the drop-down sets the input channels and the six widths to its own."""
+    if name == "module":
+        preset = presets()[new]
+        controls["in_channels"].value = preset.in_channels
+        for width_name, width in zip(WIDTHS, preset.widths, strict=True):
+            controls[width_name].value = width
 
 
 def _setting(name: str, value: object, high: int) -> int:
@@ -215,4 +196,4 @@ def inception_budget(module: str = "3a", in_channels: int | None = None, ch1x1: 
         "in_channels": slider("input channels", channels, MAX_IN_CHANNELS),
         **{name: slider(label, widths[name], MAX_WIDTH) for name, label in zip(WIDTHS, LABELS, strict=True)},
     }
-    return _BudgetExplorer(controls, _render, lambda _settings, _message: _figure(None))
+    return Explorer(controls, _render, lambda _settings, _message: _figure(None), follow=_follow)
