@@ -35,9 +35,7 @@ from helper.profile import count_macs, count_parameters, layer_table
 
 IMAGE_SIZE = 224  # the paper's ImageNet crop, which reaches the modules at 28, 14 and 7 pixels
 WIDTHS = ("ch1x1", "ch3x3red", "ch3x3", "ch5x5red", "ch5x5", "pool_proj")  # InceptionModule's arguments
-# Table 1's column names, without the "#" of "#3x3 reduce": no label may contain another (a page finds a
-# control by the text its label contains)
-LABELS = ("#1x1", "3x3 reduce", "#3x3", "5x5 reduce", "#5x5", "pool proj")
+LABELS = ("#1x1", "#3x3 reduce", "#3x3", "#5x5 reduce", "#5x5", "pool proj")  # Table 1's column names
 BRANCHES = ("1x1", "3x3", "5x5", "pool proj")  # InceptionModule's branch1 ... branch4
 REDUCED_BRANCHES = np.array([False, True, True, False])  # those that start with a 1x1 reduction
 MAX_IN_CHANNELS, MAX_WIDTH = 1024, 512
