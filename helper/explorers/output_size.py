@@ -105,7 +105,8 @@ def _output_picture(ax: Any, out: int) -> None:
     ax.set_frame_on(False)
 
 
-def _figure(settings: dict[str, Any], out: int | None, message: str = "") -> Figure:
+def _figure(settings: dict[str, Any], out: int | None) -> Figure:
+    """The padded input beside the output grid (``out`` outputs per side; None: an impossible setting)."""
     figure = Figure(figsize=(7.5, 3.6))
     left = figure.add_axes((0.02, 0.02, 0.55, 0.9))
     right = figure.add_axes((0.62, 0.02, 0.36, 0.9))
@@ -121,7 +122,7 @@ def _figure(settings: dict[str, Any], out: int | None, message: str = "") -> Fig
         right.set(xlim=(-0.5, max(out, side / 1.5) - 0.5), ylim=(max(out, side / 1.5) - 0.5, -0.5))
     else:
         right.set_axis_off()
-        right.text(0.5, 0.5, "no output:\n" + message, ha="center", va="center", wrap=True, fontsize=9)
+        right.text(0.5, 0.5, "no output\n(the sentence above says why)", ha="center", va="center", fontsize=9)
     return figure
 
 
@@ -151,4 +152,4 @@ def output_size(layer: str = "convolution", size: int = 7, kernel_size: int = 3,
         "dilation": slider("dilation d", dilation, 1, 4),
         "ceil_mode": widgets.Checkbox(value=ceil_mode, description="ceil_mode (pooling)"),
     }
-    return Explorer(controls, _render, lambda settings, message: _figure(settings, None, message))
+    return Explorer(controls, _render, lambda settings, _message: _figure(settings, None))
