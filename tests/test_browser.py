@@ -403,14 +403,14 @@ def run_up_to(page, position: int) -> None:
     page.keyboard.press("Shift+Enter")
 
 
-def set_control(explorer, page, kind: type, description: str, value, current) -> None:
-    """Set one control as a student would: arrow keys on a slider's handle for a step of one, typing into
-    its readout otherwise, choosing in a drop-down, ticking a check box."""
+def set_control(explorer, page, kind: type, description: str, value, current, arrows: bool) -> None:
+    """Set one control as a student would: arrow keys on a slider's handle for a step of one (if
+    ``arrows``), typing into its readout otherwise, choosing in a drop-down, ticking a check box."""
     import ipywidgets as widgets
 
     if kind is widgets.IntSlider:
         slider = labelled(explorer, page, "slider", description)
-        if abs(value - current) == 1:
+        if arrows and abs(value - current) == 1:
             slider.locator(".noUi-handle").focus()
             page.keyboard.press("ArrowRight" if value > current else "ArrowLeft")
         else:
@@ -445,7 +445,7 @@ def wait_for_new_picture(page, position: int, before: dict) -> dict:
     return page.wait_for_function(changed, arg=position, timeout=30_000, polling=200).json_value()
 
 
-def try_explorer(page, position: int, in_python, explorer_name: str) -> None:
+def try_explorer(page, position: int, in_python, explorer_name: str, arrows: bool) -> None:
     """Run the explorer cell at ``position``, check its numbers, then take each step of its scenario and
     check that the picture changed and the numbers are helper's for the controls' shown values."""
     names = {control.description: key for key, control in in_python.controls.items()}
@@ -461,7 +461,7 @@ def try_explorer(page, position: int, in_python, explorer_name: str) -> None:
         if key is not None:
             before, pixels = state, picture.screenshot()
             description = next(d for d, k in names.items() if k == key)
-            set_control(explorer, page, kinds[key], description, value, settings[key])
+            set_control(explorer, page, kinds[key], description, value, settings[key], arrows)
             state = wait_for_new_picture(page, position, before)
             assert picture.screenshot() != pixels, f"setting {key} should redraw the picture"
             settings = {names[description]: shown for description, shown in state["controls"].items()}
@@ -472,25 +472,37 @@ def try_explorer(page, position: int, in_python, explorer_name: str) -> None:
     explorer.screenshot(path=str(SCREENSHOTS / f"explorer-{explorer_name}.png"))
 
 
-@pytest.mark.parametrize("path", EXPLORER_NOTEBOOKS, ids=lambda path: path.stem[:2])
-def test_explorers_follow_their_controls_in_jupyterlab(lab, browser, path):
+def try_explorers(page, lab: dict, name: str, arrows: bool = True) -> None:
+    """Take each explorer of the open notebook ``name`` (in the lab's folder) through its scenario."""
     from helper import explorers
 
-    name = f"explorers/{path.name}"
     code = [c for c in nbformat.read(lab["root"] / name, as_version=4).cells if c.cell_type == "code"]
-    cells = {i: explorer_of(c) for i, c in enumerate(code) if explorer_of(c)}
+    for position, cell in enumerate(code):
+        if explorer_of(cell):
+            in_python = eval(cell.source, {"explorers": explorers})  # the same call: its controls
+            try_explorer(page, position, in_python, explorer_of(cell), arrows)
+
+
+def explorer_positions(lab: dict, name: str) -> list[int]:
+    """The positions among the code cells of the notebook's explorer cells."""
+    code = [c for c in nbformat.read(lab["root"] / name, as_version=4).cells if c.cell_type == "code"]
+    return [i for i, c in enumerate(code) if explorer_of(c)]
+
+
+@pytest.mark.parametrize("path", EXPLORER_NOTEBOOKS, ids=lambda path: path.stem[:2])
+def test_explorers_follow_their_controls_in_jupyterlab(lab, browser, path):
+    name = f"explorers/{path.name}"
+    cells = explorer_positions(lab, name)
     page = browser.new_page()
     try:
         open_notebook(page, lab["url"], lab["token"], name)
-        shown_before_running = shows_images(page, list(cells))
-        for position, explorer_name in cells.items():
-            in_python = eval(code[position].source, {"explorers": explorers})  # the same call: its controls
-            try_explorer(page, position, in_python, explorer_name)
+        shown_before_running = shows_images(page, cells)
+        try_explorers(page, lab, name)
         page.keyboard.press("Control+s")  # saved and opened again: the student lab saves the widgets' state
         page.wait_for_function(SAVED, timeout=30_000, polling=500)
         shut_down_kernels(lab["url"], lab["token"])
         open_notebook(page, lab["url"], lab["token"], name)
-        shown_when_reopened = shows_images(page, list(cells))
+        shown_when_reopened = shows_images(page, cells)
         reopened = page.locator(PANEL).inner_text()
     finally:
         page.screenshot(path=str(SCREENSHOTS / f"explorers-{path.stem}.png"))
@@ -499,3 +511,21 @@ def test_explorers_follow_their_controls_in_jupyterlab(lab, browser, path):
     assert shown_before_running, f"{path.name}: the explorers' default pictures should show before running"
     assert shown_when_reopened and "Error displaying widget" not in reopened, \
         f"{path.name}: saved and opened again, the explorers should show their last pictures"
+
+
+@pytest.mark.skipif(not EXPLORER_NOTEBOOKS, reason="no notebook has an explorer")
+def test_an_explorer_follows_its_controls_in_notebook_7(lab, browser):
+    """Notebook 7, the other front end of ipywidgets 8, served by the same server: the first notebook with
+    explorers, opened there, shows their pictures before running and takes their scenarios."""
+    name = f"explorers/{EXPLORER_NOTEBOOKS[0].name}"
+    page = browser.new_page()
+    try:
+        page.goto(f"{lab['url']}/notebooks/{name}?token={lab['token']}")
+        page.locator(IDLE).wait_for(timeout=90_000)
+        shown_before_running = shows_images(page, explorer_positions(lab, name))
+        try_explorers(page, lab, name, arrows=False)  # the sliders' readouts; JupyterLab's test uses arrows
+    finally:
+        page.screenshot(path=str(SCREENSHOTS / f"notebook7-{EXPLORER_NOTEBOOKS[0].stem}.png"))
+        page.close()
+        shut_down_kernels(lab["url"], lab["token"])
+    assert shown_before_running, f"{name}: the explorers' default pictures should show in Notebook 7 too"

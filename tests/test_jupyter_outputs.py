@@ -4,8 +4,10 @@ with one line, a saved notebook holds its progress bars as text (no widget whose
 
 from __future__ import annotations
 
+import os
 import queue
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -113,3 +115,17 @@ def test_a_saved_notebook_keeps_progress_bars_as_text_and_results_without_a_dict
     assert [output.output_type for output in result_cell.outputs] == ["display_data"], (
         "record_result should show its headline only, no dict as the cell's value")
     assert RESULT_MIME in result_cell.outputs[0]["data"]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Windows has no Unix sockets; its kernels keep TCP")
+def test_notebooks_run_on_a_kernel_reached_through_its_own_unix_sockets(tmp_path):
+    """No TCP port to lose to another process between choosing it and the kernel binding it; the sockets'
+    folder goes when the run ends."""
+    body = ["import json\nfrom ipykernel import get_connection_info\n\n"
+            "reached = json.loads(get_connection_info())\nprint(reached['transport'], reached['ip'])"]
+    saved = tmp_path / "saved.ipynb"
+    execute(write_tiny_notebook(tmp_path / "sockets.ipynb", body), output=saved)
+    [cell] = [c for c in nbformat.read(saved, as_version=4).cells if "get_connection_info" in c.source]
+    transport, address = cell.outputs[0]["text"].split()
+    assert transport == "ipc", f"the kernel should listen on Unix sockets, not {transport}"
+    assert not Path(address).parent.exists(), "the kernel's socket folder should be removed after the run"

@@ -11,12 +11,13 @@ import os
 import re
 import signal
 import tomllib
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import metadata
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import TYPE_CHECKING, Any
 
 from helper.errors import CourseError, one_line
@@ -297,6 +298,24 @@ def _write_output(nb: nbformat.NotebookNode, output: Path) -> str | None:
     return None
 
 
+@contextmanager
+def _kernel_sockets() -> Iterator[Any]:
+    """The kernel's transport: on Linux and macOS, Unix sockets in a folder of its own (removed afterwards).
+
+    Over TCP, jupyter_client picks free ports and the kernel binds them a moment later; a kernel or server
+    started meanwhile by another process (parallel tests, a lab) can take one, and the kernel then dies
+    with "Address already in use". A socket file cannot be taken that way. Windows has no such sockets, so
+    there the kernel keeps TCP.
+    """
+    from traitlets.config import Config
+
+    if os.name == "nt":
+        yield Config()
+        return
+    with TemporaryDirectory(prefix="course-kernel-") as folder:
+        yield Config({"KernelManager": {"transport": "ipc", "ip": str(Path(folder) / "kernel")}})
+
+
 # The error a cell that ran past its ``cell_timeout`` gets (the kernel is interrupted and the run goes on).
 TIMED_OUT = "CellTimeout"
 
@@ -337,18 +356,20 @@ def execute(path: Path, mode: str | None = None, *, output: Path | None = None, 
     if cell_timeout is not None:
         limits = dict(timeout_func=cell_timeout, interrupt_on_timeout=True,
                       error_on_timeout={"ename": TIMED_OUT, "evalue": "", "traceback": []})
-    client = _client_class()(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors, **limits,
-                             record_timing=False, on_cell_executed=remember, shutdown_kernel="immediate",
-                             # the kernel's own log lines (transport warnings, interrupts) are noise
-                             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-                             resources={"metadata": {"path": str(Path(path).resolve().parent)}})
     failure: Exception | None = None
-    try:
-        client.execute()
-    except Exception as raised:  # noqa: BLE001 - a failed cell, a dead kernel or a timeout: one sentence
-        failure = raised
-    finally:  # also when Ctrl-C comes on Windows, where nbclient cannot handle it
-        unwritten = _write_output(nb, output) if output is not None else None
+    with _kernel_sockets() as sockets:
+        client = _client_class()(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+                                 **limits, record_timing=False, on_cell_executed=remember,
+                                 shutdown_kernel="immediate", config=sockets,
+                                 # the kernel's own log lines (transport warnings, interrupts) are noise
+                                 extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                                 resources={"metadata": {"path": str(Path(path).resolve().parent)}})
+        try:
+            client.execute()
+        except Exception as raised:  # noqa: BLE001 - a failed cell, a dead kernel or a timeout: one sentence
+            failure = raised
+        finally:  # also when Ctrl-C comes on Windows, where nbclient cannot handle it
+            unwritten = _write_output(nb, output) if output is not None else None
     if client.interrupted:
         raise KeyboardInterrupt
     if isinstance(failure, CellExecutionError) and executed.errors:
