@@ -9,7 +9,6 @@ import base64
 import re
 import time
 
-import ipywidgets as widgets
 import pytest
 from explorer_scenarios import expected_receptive_field, vgg16_table
 
@@ -139,13 +138,3 @@ def test_a_page_without_widgets_shows_the_picture_and_the_summary():
     assert bundle["text/plain"] == explorer.summary
     assert explorer.summary == ("conv3_3: output (28, 28) of 56×56 sees a 40×40 field (rows 94..133, "
                                 "columns 94..133); jump 4")
-
-
-def test_only_core_controls_that_colabs_ipywidgets_has():
-    explorer = explorers.receptive_field()
-    kinds = {type(control) for control in explorer.controls.values()}
-    assert kinds <= {widgets.IntSlider, widgets.Dropdown, widgets.Checkbox}, kinds
-    descriptions = [control.description for control in explorer.controls.values()]
-    assert len(set(descriptions)) == len(descriptions), descriptions
-    sliders = [c for c in explorer.controls.values() if isinstance(c, widgets.IntSlider)]
-    assert sliders and not any(slider.continuous_update for slider in sliders)

@@ -120,9 +120,10 @@ def test_a_page_without_widgets_shows_the_picture_and_the_summary():
     assert set(static.data) == {"image/png", "text/plain"}
 
 
-def test_only_core_controls_that_colabs_ipywidgets_has():
+@pytest.mark.parametrize("name", EXPLORERS)
+def test_only_core_controls_that_colabs_ipywidgets_has(name):
     """ipywidgets 7.7 (Colab) and 8 both render these; the browser test sets them by their description."""
-    explorer = explorers.output_size()
+    explorer = getattr(explorers, name)()
     kinds = {type(control) for control in explorer.controls.values()}
     assert kinds <= {widgets.IntSlider, widgets.Dropdown, widgets.Checkbox}, kinds
     descriptions = [control.description for control in explorer.controls.values()]
